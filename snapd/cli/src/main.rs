@@ -1,0 +1,84 @@
+//! `snap`: the command-line client. It talks to the daemon only through the REST API; `pack`
+//! and the client half of `version` need no daemon.
+
+mod cmd_changes;
+mod cmd_info;
+mod cmd_install;
+mod cmd_list;
+mod cmd_pack;
+mod cmd_remove;
+mod cmd_version;
+mod table;
+mod timefmt;
+mod wait;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use snap_core::dirs::Dirs;
+use snapd_api::Client;
+
+/// Install, configure, refresh and remove snap packages.
+///
+/// Snaps are read-only, confined application packages that update themselves and roll back
+/// when an update goes wrong.
+#[derive(Parser)]
+#[command(name = "snap", disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Install snaps on the system
+    Install(cmd_install::InstallArgs),
+    /// Remove snaps from the system
+    Remove(cmd_remove::RemoveArgs),
+    /// List installed snaps
+    List(cmd_list::ListArgs),
+    /// Show detailed information about snaps
+    Info(cmd_info::InfoArgs),
+    /// List system changes
+    Changes(cmd_changes::ChangesArgs),
+    /// List a change's tasks
+    Tasks(cmd_changes::TasksArgs),
+    /// List a change's tasks (the same as 'snap tasks')
+    Change(cmd_changes::TasksArgs),
+    /// Abort a pending change
+    Abort(cmd_changes::AbortArgs),
+    /// Pack the given directory as a snap
+    Pack(cmd_pack::PackArgs),
+    /// Show version details
+    Version,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a single-threaded runtime can always be built");
+    let client = Client::new(Dirs::from_env().snapd_socket());
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Install(a) => cmd_install::run(&client, a).await,
+            Command::Remove(a) => cmd_remove::run(&client, a).await,
+            Command::List(a) => cmd_list::run(&client, a).await,
+            Command::Info(a) => cmd_info::run(&client, a).await,
+            Command::Changes(a) => cmd_changes::changes(&client, a).await,
+            Command::Tasks(a) | Command::Change(a) => cmd_changes::tasks(&client, a).await,
+            Command::Abort(a) => cmd_changes::abort(&client, a).await,
+            Command::Pack(a) => cmd_pack::run(a),
+            Command::Version => cmd_version::run(&client).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // snap prints "error: <message>" on stderr and exits 1.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

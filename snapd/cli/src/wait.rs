@@ -1,0 +1,55 @@
+//! Waiting for a change: poll it every 100 ms, as snap does, showing which task runs.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+use snapd_api::{Change, Client};
+
+const POLL_INTERVAL: Duration = Duration::from_millis(100);
+
+/// Polls until the change is ready. `Done` is success; anything else is the change's error.
+pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
+    let on_terminal = std::io::stderr().is_terminal();
+    let bar = on_terminal.then(|| {
+        let b = ProgressBar::new_spinner();
+        b.set_style(ProgressStyle::with_template("{spinner} {msg} {wide_bar} {bytes}/{total_bytes}").expect("valid template"));
+        b.enable_steady_tick(Duration::from_millis(100));
+        b
+    });
+    let mut last_shown = String::new();
+    loop {
+        let resp = client.get(&format!("/v2/changes/{id}")).await?;
+        let change: Change = serde_json::from_value(resp.result).context("cannot decode change")?;
+        if let Some(task) = change.tasks.iter().find(|t| t.status == "Doing") {
+            if let Some(b) = &bar {
+                b.set_message(task.summary.clone());
+                if task.progress.total > 1 {
+                    b.set_length(task.progress.total);
+                    b.set_position(task.progress.done);
+                } else {
+                    b.set_length(0);
+                }
+            } else if task.summary != last_shown {
+                // Plain lines where there is no terminal to redraw, on stderr so that stdout
+                // keeps only the result.
+                eprintln!("{}", task.summary);
+                last_shown = task.summary.clone();
+            }
+        }
+        if change.ready {
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            if change.status == "Done" {
+                return Ok(change);
+            }
+            match &change.err {
+                Some(err) if !err.is_empty() => bail!("{err}"),
+                _ => bail!("change finished in status {:?} with no error message", change.status),
+            }
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}

@@ -1,0 +1,172 @@
+//! Bytes to [`RawSnap`], with every resource the YAML layer may use capped.
+
+use crate::error::SnapYamlError;
+use crate::raw::RawSnap;
+use serde_saphyr::options::{DuplicateKeyPolicy, MergeKeyPolicy};
+use serde_saphyr::{Budget, Options};
+
+/// Largest snap.yaml accepted. Real ones are a few KiB; the largest in snapd's own test tree is
+/// under 4 KiB. The cap bounds parse time and memory for whatever a hostile file holds.
+pub const MAX_SNAP_YAML_BYTES: usize = 1024 * 1024;
+
+/// Nesting deeper than this is refused: snap.yaml's own structure is at most ~6 levels, the
+/// rest is room for interface attributes.
+pub const MAX_YAML_DEPTH: usize = 48;
+
+/// Nodes (scalars, lists, maps), counting alias expansions, so a "billion laughs" file is cut
+/// off long before it costs memory.
+pub const MAX_YAML_NODES: usize = 100_000;
+
+fn options() -> Options {
+    let mut budget = Budget::default();
+    budget.max_depth = MAX_YAML_DEPTH;
+    budget.max_nodes = MAX_YAML_NODES;
+    budget.max_events = 4 * MAX_YAML_NODES;
+    budget.max_aliases = 10_000;
+    budget.max_anchors = 10_000;
+    budget.max_documents = 2;
+    budget.max_total_scalar_bytes = MAX_SNAP_YAML_BYTES;
+    budget.max_merge_keys = 1_000;
+    budget.max_recorded_anchor_bytes = MAX_SNAP_YAML_BYTES;
+    budget.max_recorded_anchor_events = 4 * MAX_YAML_NODES;
+
+    let mut opts = Options::default();
+    opts.budget = Some(budget);
+    opts.alias_limits.max_total_replayed_events = MAX_YAML_NODES;
+    opts.alias_limits.max_replay_stack_depth = 16;
+    // snapd's YAML library refuses duplicate keys, reads 0644 as octal and expands `<<`.
+    opts.duplicate_keys = DuplicateKeyPolicy::Error;
+    opts.legacy_octal_numbers = true;
+    opts.merge_keys = MergeKeyPolicy::Merge;
+    // Plain one-line messages: the caller adds the field path.
+    opts.with_snippet = false;
+    opts
+}
+
+/// Parses the document into the raw model; type errors name the field they happened at.
+pub(crate) fn decode(bytes: &[u8]) -> Result<RawSnap, SnapYamlError> {
+    if bytes.len() > MAX_SNAP_YAML_BYTES {
+        return Err(SnapYamlError::TooLarge {
+            size: bytes.len(),
+            max: MAX_SNAP_YAML_BYTES,
+        });
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        SnapYamlError::parse("", format!("not UTF-8 text (at byte {})", e.valid_up_to()))
+    })?;
+    let mut typed_err = None;
+    let outcome = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
+        serde_path_to_error::deserialize::<_, RawSnap>(de).map_err(|e| {
+            typed_err = Some(clean_path(&e.path().to_string()));
+            e.into_inner()
+        })
+    });
+    outcome.map_err(|e| SnapYamlError::parse(typed_err.unwrap_or_default(), e.to_string()))
+}
+
+/// Drops the placeholders serde_path_to_error uses where it has no key to name.
+fn clean_path(path: &str) -> String {
+    let mut p = path;
+    while let Some(rest) = p.strip_suffix(".?") {
+        p = rest;
+    }
+    match p {
+        "." | "?" => String::new(),
+        other => other.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(s: &str) -> SnapYamlError {
+        decode(s.as_bytes()).unwrap_err()
+    }
+
+    #[test]
+    fn scalars_stay_verbatim_in_string_fields() {
+        let raw = decode(b"name: x\nversion: 1.10\nsummary: yes\n").unwrap();
+        assert_eq!(raw.version.as_deref(), Some("1.10"));
+        assert_eq!(raw.summary.as_deref(), Some("yes"));
+    }
+
+    #[test]
+    fn octal_socket_modes() {
+        let raw =
+            decode(b"apps:\n  a:\n    sockets:\n      s:\n        socket-mode: 0660\n").unwrap();
+        let apps = raw.apps.unwrap();
+        let app = apps.0[0].1.as_ref().unwrap();
+        let sock = app.sockets.as_ref().unwrap().0[0].1.as_ref().unwrap();
+        assert_eq!(sock.socket_mode, Some(0o660));
+    }
+
+    #[test]
+    fn type_errors_name_the_field() {
+        let e = err("name: x\napps:\n  foo:\n    command: [a]\n");
+        assert_eq!(e.path(), "apps.foo.command");
+        assert!(e.to_string().starts_with("cannot parse snap.yaml: apps.foo.command: "));
+        let e = err("apps:\n  foo:\n    command-chain: [a, {b: c}]\n");
+        assert_eq!(e.path(), "apps.foo.command-chain[1]");
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused() {
+        assert!(err("name: a\nname: b\n").reason().contains("duplicate"));
+        assert!(err("apps:\n  a: {}\n  a: {}\n").reason().contains("duplicate"));
+    }
+
+    #[test]
+    fn not_yaml_or_not_a_mapping() {
+        assert!(matches!(err("hello"), SnapYamlError::Parse { .. }));
+        assert!(matches!(err("[1, 2"), SnapYamlError::Parse { .. }));
+        assert!(matches!(
+            decode(&[0xff, 0xfe, 0x00]).unwrap_err(),
+            SnapYamlError::Parse { .. }
+        ));
+    }
+
+    #[test]
+    fn empty_document_is_all_defaults() {
+        let raw = decode(b"").unwrap();
+        assert!(raw.name.is_none());
+        let raw = decode(b"# only a comment\n").unwrap();
+        assert!(raw.apps.is_none());
+    }
+
+    #[test]
+    fn size_cap() {
+        let big = vec![b' '; MAX_SNAP_YAML_BYTES + 1];
+        assert!(matches!(
+            decode(&big).unwrap_err(),
+            SnapYamlError::TooLarge { .. }
+        ));
+    }
+
+    #[test]
+    fn billion_laughs_is_cut_off() {
+        let mut doc = String::from("a: &a [x,x,x,x,x,x,x,x,x,x]\n");
+        for (prev, cur) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            let refs = vec![format!("*{prev}"); 10].join(",");
+            doc.push_str(&format!("{cur}: &{cur} [{refs}]\n"));
+        }
+        doc.push_str("plugs: {p: *i}\n");
+        let start = std::time::Instant::now();
+        assert!(matches!(err(&doc), SnapYamlError::Parse { .. }));
+        assert!(start.elapsed().as_secs() < 5);
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let doc = format!("plugs: {{p: {}{}}}\n", "[".repeat(500), "]".repeat(500));
+        assert!(matches!(err(&doc), SnapYamlError::Parse { .. }));
+        let mut block = String::from("plugs:\n  p:\n");
+        for i in 0..200 {
+            block.push_str(&format!("{}k:\n", " ".repeat(4 + 2 * i)));
+        }
+        assert!(matches!(err(&block), SnapYamlError::Parse { .. }));
+    }
+}

@@ -1,0 +1,312 @@
+//! The task handlers of install and remove. Each is idempotent: after a crash the runner runs
+//! a task found `Doing` again from the start, so every step checks what is already done (mount
+//! present, symlink pointing right, directory there) and treats it as success.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use snap_core::Revision;
+use snap_core::dirs::Dirs;
+use snap_state::{HandlerError, State, TaskContext, TaskRunner};
+use snap_sys::{Mounter, remove_dir_all_if_exists, remove_if_exists, replace_symlink_atomically};
+
+use super::model::{RevisionInfo, SNAPS_KEY, SnapState, all_snaps, get_snap};
+use super::plan::check_base;
+use super::setup::{SETUP_KEY, SnapSetup};
+
+/// What handlers need from the daemon.
+pub struct Env {
+    pub dirs: Dirs,
+    pub mounter: Arc<dyn Mounter>,
+    /// What `/snap/bin` wrappers point at: the `snap` binary, which runs the app named by the
+    /// wrapper's file name.
+    pub snap_binary: PathBuf,
+}
+
+type Result<T = ()> = std::result::Result<T, HandlerError>;
+
+pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
+    macro_rules! with_env {
+        ($f:path) => {{
+            let env = env.clone();
+            move |ctx: &TaskContext<'_>| $f(&env, ctx)
+        }};
+    }
+    runner.add_handler_with_undo("prepare-snap", with_env!(prepare_snap), with_env!(undo_prepare_snap));
+    runner.add_handler("prerequisites", with_env!(prerequisites), None);
+    runner.add_handler_with_undo("mount-snap", with_env!(mount_snap), with_env!(undo_mount_snap));
+    runner.add_handler_with_undo("copy-snap-data", with_env!(copy_snap_data), with_env!(undo_copy_snap_data));
+    runner.add_handler_with_undo("link-snap", with_env!(link_snap), with_env!(undo_link_snap));
+    runner.add_handler_with_undo("unlink-snap", with_env!(unlink_snap), with_env!(relink_snap));
+    runner.add_handler("clear-snap", with_env!(clear_snap), None);
+    runner.add_handler("discard-snap", with_env!(discard_snap), None);
+}
+
+fn setup(ctx: &TaskContext<'_>) -> Result<SnapSetup> {
+    ctx.get::<SnapSetup>(SETUP_KEY)?
+        .ok_or_else(|| HandlerError::error("internal error: task has no snap-setup"))
+}
+
+fn fail(what: impl std::fmt::Display) -> impl FnOnce(snap_sys::SysError) -> HandlerError {
+    move |e| HandlerError::error(format!("{what}: {e}"))
+}
+
+fn io_fail(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> HandlerError {
+    move |e| HandlerError::error(format!("{what}: {e}"))
+}
+
+// ----- prepare-snap: the upload becomes the revision's blob -----
+
+fn prepare_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let blob = env.dirs.blob(&s.name, s.revision);
+    let upload = s.snap_path.clone().ok_or_else(|| HandlerError::error("internal error: no upload to prepare"))?;
+    if upload.exists() {
+        fs::create_dir_all(env.dirs.blob_dir()).map_err(io_fail("cannot create the blob directory"))?;
+        // Same filesystem, so the rename is atomic: after a crash either the upload or the
+        // blob exists, never half of one.
+        fs::rename(&upload, &blob).map_err(io_fail(format!("cannot move {} to {}", upload.display(), blob.display())))?;
+        sync_dir(&env.dirs.blob_dir());
+    } else if !blob.exists() {
+        return Err(HandlerError::error(format!("cannot find the uploaded snap {}", upload.display())));
+    }
+    Ok(())
+}
+
+fn undo_prepare_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    remove_if_exists(&env.dirs.blob(&s.name, s.revision)).map_err(fail("cannot remove the snap's blob"))?;
+    if let Some(upload) = &s.snap_path {
+        remove_if_exists(upload).map_err(fail("cannot remove the upload"))?;
+    }
+    Ok(())
+}
+
+// ----- prerequisites: the base is there and is a base -----
+
+fn prerequisites(_env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let info = s.info.as_ref().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    let snap_type = snap_core::SnapType::parse(&s.snap_type)
+        .ok_or_else(|| HandlerError::error(format!("internal error: unknown snap type {:?}", s.snap_type)))?;
+    let installed = ctx.with_state(|st| all_snaps(st))?;
+    check_base(&s.name, snap_type, info.base.as_deref(), &installed).map_err(HandlerError::error)
+}
+
+// ----- mount-snap: the blob, read-only, at /snap/NAME/REV -----
+
+fn mount_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let target = env.dirs.mount_point(&s.name, s.revision);
+    fs::create_dir_all(&target).map_err(io_fail(format!("cannot create {}", target.display())))?;
+    let blob = env.dirs.blob(&s.name, s.revision);
+    env.mounter.mount_squashfs(&blob, &target).map_err(fail("cannot mount the snap"))
+}
+
+fn undo_mount_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    unmount_revision(env, &s.name, s.revision)
+}
+
+fn unmount_revision(env: &Env, name: &str, rev: Revision) -> Result {
+    let target = env.dirs.mount_point(name, rev);
+    env.mounter.unmount(&target).map_err(fail("cannot unmount the snap"))?;
+    remove_empty_dir(&target)?;
+    // /snap/NAME goes with its last revision.
+    remove_empty_dir(&env.dirs.snap_dir(name))
+}
+
+// ----- copy-snap-data: $SNAP_DATA and $SNAP_COMMON -----
+
+fn copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    for dir in [env.dirs.snap_data(&s.name, s.revision), env.dirs.snap_common(&s.name)] {
+        fs::create_dir_all(&dir).map_err(io_fail(format!("cannot create {}", dir.display())))?;
+    }
+    Ok(())
+}
+
+fn undo_copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision)).map_err(fail("cannot remove the snap's data"))?;
+    let others = ctx.with_state(|st| get_snap(st, &s.name))?.is_some_and(|st| st.sequence.iter().any(|r| r.revision != s.revision));
+    if !others {
+        // A first install leaves nothing behind when it is undone.
+        remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name)).map_err(fail("cannot remove the snap's data"))?;
+    }
+    Ok(())
+}
+
+// ----- link-snap: make the revision current and visible -----
+
+fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let info = s.info.clone().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    let old: Option<SnapState> = ctx.with_state(|st| get_snap(st, &s.name))?;
+    // Remember what was current before touching anything, once: a re-run after a crash must
+    // not record the new revision as the old one.
+    if ctx.get::<Option<String>>("old-current")?.is_none() {
+        let old_current = old.as_ref().filter(|o| o.current != s.revision).map(|o| o.current.to_string());
+        ctx.set("old-current", &Some(old_current.unwrap_or_default()))?;
+    }
+    make_current(env, &s.name, s.revision, &info)?;
+    ctx.finish(|st: &mut State| {
+        let mut entry = get_snap(st, &s.name)?.unwrap_or_else(|| SnapState {
+            snap_type: s.snap_type.clone(),
+            sequence: Vec::new(),
+            current: s.revision,
+            active: true,
+            devmode: s.devmode,
+            classic: s.classic,
+        });
+        if !entry.sequence.iter().any(|r| r.revision == s.revision) {
+            entry.sequence.push(info.clone());
+        }
+        entry.current = s.revision;
+        entry.active = true;
+        st.set_entry(SNAPS_KEY, &s.name, &entry)
+    })?;
+    Ok(())
+}
+
+fn undo_link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let old_current: Option<String> = ctx.get::<Option<String>>("old-current")?.flatten();
+    let entry = ctx.with_state(|st| get_snap(st, &s.name))?;
+    let info = s.info.clone().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    remove_current(env, &s.name, &info)?;
+    let previous = old_current.filter(|o| !o.is_empty()).and_then(|o| o.parse::<Revision>().ok());
+    if let (Some(prev), Some(e)) = (previous, &entry)
+        && let Some(prev_info) = e.sequence.iter().find(|r| r.revision == prev)
+    {
+        make_current(env, &s.name, prev, prev_info)?;
+    }
+    ctx.finish(|st: &mut State| {
+        let Some(mut e) = get_snap(st, &s.name)? else {
+            return Ok(());
+        };
+        e.sequence.retain(|r| r.revision != s.revision);
+        match previous {
+            Some(prev) if !e.sequence.is_empty() => {
+                e.current = prev;
+                st.set_entry(SNAPS_KEY, &s.name, &e)
+            }
+            _ => st.remove_entry(SNAPS_KEY, &s.name).map(|_| ()),
+        }
+    })?;
+    Ok(())
+}
+
+/// `current` symlinks and `/snap/bin` wrappers for `rev`.
+fn make_current(env: &Env, name: &str, rev: Revision, info: &RevisionInfo) -> Result {
+    let target = PathBuf::from(rev.to_string());
+    replace_symlink_atomically(&env.dirs.current_link(name), &target).map_err(fail("cannot make the snap current"))?;
+    replace_symlink_atomically(&env.dirs.snap_data_current(name), &target).map_err(fail("cannot make the snap's data current"))?;
+    let bin = env.dirs.snap_bin_dir();
+    fs::create_dir_all(&bin).map_err(io_fail(format!("cannot create {}", bin.display())))?;
+    for cmd in command_names(name, info) {
+        replace_symlink_atomically(&bin.join(cmd), &env.snap_binary).map_err(fail("cannot create the command wrapper"))?;
+    }
+    Ok(())
+}
+
+fn remove_current(env: &Env, name: &str, info: &RevisionInfo) -> Result {
+    for cmd in command_names(name, info) {
+        remove_if_exists(&env.dirs.snap_bin_dir().join(cmd)).map_err(fail("cannot remove the command wrapper"))?;
+    }
+    remove_if_exists(&env.dirs.current_link(name)).map_err(fail("cannot remove the current link"))?;
+    remove_if_exists(&env.dirs.snap_data_current(name)).map_err(fail("cannot remove the current data link"))
+}
+
+/// The names users type: `NAME` for the app named like its snap, `NAME.APP` for others.
+/// Services get no command.
+pub fn command_names(snap: &str, info: &RevisionInfo) -> Vec<String> {
+    info.apps
+        .iter()
+        .filter(|a| a.daemon.is_none())
+        .map(|a| if a.name == snap { snap.to_owned() } else { format!("{snap}.{}", a.name) })
+        .collect()
+}
+
+// ----- remove: unlink, then clear and discard each revision -----
+
+fn unlink_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let Some(entry) = ctx.with_state(|st| get_snap(st, &s.name))? else {
+        return Ok(());
+    };
+    if let Some(info) = entry.sequence.iter().find(|r| r.revision == entry.current) {
+        remove_current(env, &s.name, info)?;
+    }
+    ctx.finish(|st: &mut State| {
+        if let Some(mut e) = get_snap(st, &s.name)? {
+            e.active = false;
+            st.set_entry(SNAPS_KEY, &s.name, &e)?;
+        }
+        Ok::<(), snap_state::StateError>(())
+    })?;
+    Ok(())
+}
+
+fn relink_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let Some(entry) = ctx.with_state(|st| get_snap(st, &s.name))? else {
+        return Ok(());
+    };
+    if let Some(info) = entry.sequence.iter().find(|r| r.revision == entry.current) {
+        make_current(env, &s.name, entry.current, info)?;
+    }
+    ctx.finish(|st: &mut State| {
+        if let Some(mut e) = get_snap(st, &s.name)? {
+            e.active = true;
+            st.set_entry(SNAPS_KEY, &s.name, &e)?;
+        }
+        Ok::<(), snap_state::StateError>(())
+    })?;
+    Ok(())
+}
+
+fn clear_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision)).map_err(fail("cannot remove the snap's data"))?;
+    if s.last {
+        remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name)).map_err(fail("cannot remove the snap's data"))?;
+    }
+    Ok(())
+}
+
+fn discard_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    unmount_revision(env, &s.name, s.revision)?;
+    remove_if_exists(&env.dirs.blob(&s.name, s.revision)).map_err(fail("cannot remove the snap's blob"))?;
+    ctx.finish(|st: &mut State| {
+        let Some(mut e) = get_snap(st, &s.name)? else {
+            return Ok(());
+        };
+        e.sequence.retain(|r| r.revision != s.revision);
+        if e.sequence.is_empty() {
+            st.remove_entry(SNAPS_KEY, &s.name).map(|_| ())
+        } else {
+            st.set_entry(SNAPS_KEY, &s.name, &e)
+        }
+    })?;
+    Ok(())
+}
+
+// ----- helpers -----
+
+fn remove_empty_dir(dir: &Path) -> Result {
+    match fs::remove_dir(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
+        Err(e) => Err(HandlerError::error(format!("cannot remove {}: {e}", dir.display()))),
+    }
+}
+
+/// Makes a rename in `dir` durable; a failure here only weakens power-loss safety.
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}

@@ -1,0 +1,146 @@
+//! The operations the front ends ask for: each checks, then creates a change whose tasks do the
+//! work. The REST API (and later D-Bus) call these; none of the logic lives in a front end.
+
+use std::path::Path;
+
+use snap_squashfs::{SnapFile, digest_file};
+use snap_state::{ChangeConflict, ChangeId, State, StateError, Timestamp};
+
+use super::model::{RevisionInfo, SnapState, all_snaps};
+use super::plan::{InstallFlags, Refusal, TaskPlan, check_install, check_remove, install_tasks, remove_tasks};
+use super::setup::{SETUP_KEY, SnapSetup};
+use crate::daemon::Daemon;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+    #[error("{}", .0.message())]
+    Conflict(ChangeConflict),
+    #[error("snap {0:?} is not installed")]
+    NotInstalled(String),
+    #[error("snap {0:?} is already installed; refreshing from a file is not supported yet")]
+    AlreadyInstalled(String),
+    #[error("cannot read snap file {path:?}: {reason}")]
+    NotASnap { path: String, reason: String },
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<StateError> for OpError {
+    fn from(e: StateError) -> Self {
+        OpError::Internal(e.to_string())
+    }
+}
+
+/// Installs the snap in the spooled file `upload` (shown to users as `shown_path`).
+/// On success the change owns the file.
+pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &InstallFlags) -> Result<(ChangeId, String), OpError> {
+    let not_a_snap = |reason: String| OpError::NotASnap {
+        path: shown_path.to_owned(),
+        reason,
+    };
+    let file = SnapFile::open(upload).map_err(|e| not_a_snap(e.to_string()))?;
+    let snap = file.snap_yaml().map_err(|e| not_a_snap(e.to_string()))?;
+    let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
+
+    let mut st = d.store.lock();
+    let installed = all_snaps(&st)?;
+    if installed.contains_key(&snap.name) {
+        return Err(OpError::AlreadyInstalled(snap.name.clone()));
+    }
+    check_install(&snap, flags, &installed)?;
+    st.check_conflict(&snap.name).map_err(OpError::Conflict)?;
+
+    let rev = SnapState::next_local_revision(installed.get(&snap.name));
+    let info = RevisionInfo::from_yaml(&snap, rev, digest.size, digest.sha384, Timestamp::now().to_rfc3339());
+    let setup = SnapSetup {
+        name: snap.name.clone(),
+        revision: rev,
+        snap_type: snap.snap_type.as_str().to_owned(),
+        snap_path: Some(upload.to_owned()),
+        devmode: flags.devmode,
+        classic: flags.classic,
+        info: Some(info),
+        last: false,
+    };
+    let summary = format!("Install {:?} snap from file {shown_path:?}", snap.name);
+    let chg = new_change(&mut st, "install-snap", &summary, &[snap.name.as_str()])?;
+    let lane = st.new_lane();
+    add_chain(&mut st, chg, lane, &install_tasks(&snap.name, shown_path, rev), |_| setup.clone())?;
+    st.change_mut(chg)
+        .expect("just created")
+        .set("api-data", &serde_json::json!({"snap-name": snap.name, "snap-names": [snap.name]}))?;
+    st.commit()?;
+    Ok((chg, snap.name))
+}
+
+/// Removes every revision of each named snap, each in its own lane so that one failing does
+/// not roll back the others.
+pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
+    let mut st = d.store.lock();
+    let installed = all_snaps(&st)?;
+    for name in names {
+        if !installed.contains_key(name) {
+            return Err(OpError::NotInstalled(name.clone()));
+        }
+        // A base may go only with the snaps that use it.
+        let mut others = installed.clone();
+        others.retain(|n, _| !names.contains(n) || n == name);
+        check_remove(name, &others)?;
+    }
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    st.check_conflict_many(&refs, None).map_err(OpError::Conflict)?;
+    let summary = match names {
+        [one] => format!("Remove {one:?} snap"),
+        many => format!("Remove snaps {}", many.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
+    };
+    let chg = new_change(&mut st, "remove-snap", &summary, &refs)?;
+    for name in names {
+        let state = &installed[name];
+        let lane = st.new_lane();
+        let plan = remove_tasks(name, state);
+        let last_rev = state.current;
+        add_chain(&mut st, chg, lane, &plan, |t| SnapSetup {
+            name: name.clone(),
+            revision: t.revision,
+            snap_type: state.snap_type.clone(),
+            snap_path: None,
+            devmode: state.devmode,
+            classic: state.classic,
+            info: None,
+            last: t.revision == last_rev,
+        })?;
+    }
+    st.change_mut(chg).expect("just created").set("api-data", &serde_json::json!({"snap-names": names}))?;
+    st.commit()?;
+    Ok(chg)
+}
+
+fn new_change(st: &mut State, kind: &str, summary: &str, snaps: &[&str]) -> Result<ChangeId, StateError> {
+    let chg = st.new_change(kind, summary);
+    st.change_mut(chg).expect("just created").set("snap-names", snaps)?;
+    Ok(chg)
+}
+
+/// Adds the planned tasks to the change as one chain in `lane`, each waiting for the one before.
+fn add_chain(
+    st: &mut State,
+    chg: ChangeId,
+    lane: u64,
+    plan: &[TaskPlan],
+    setup_for: impl Fn(&TaskPlan) -> SnapSetup,
+) -> Result<(), StateError> {
+    let mut prev = None;
+    for t in plan {
+        let id = st.new_task_in(chg, t.kind, &t.summary)?;
+        let task = st.task_mut(id).expect("just created");
+        task.set(SETUP_KEY, &setup_for(t))?;
+        task.join_lane(lane);
+        if let Some(p) = prev {
+            st.wait_for(id, p)?;
+        }
+        prev = Some(id);
+    }
+    Ok(())
+}
