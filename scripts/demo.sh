@@ -1,37 +1,65 @@
 #!/usr/bin/env bash
-# The main job, on a throwaway directory: pack the demo snaps and look inside them.
+# The main job, on a throwaway root: start the daemon, then through the CLI install the demo
+# snaps, list them, look at the change that installed them, and remove them again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-cargo build --workspace --bins --quiet
-snap_bin="$PWD/target/debug/snap"
+cargo build --workspace --bins --release --quiet
+bin="$PWD/target/release"
 work=$(mktemp -d /tmp/snap-demo.XXXXXX)
-trap 'umount "$work/mnt" 2>/dev/null || true; rm -rf "$work"' EXIT
+root="$work/root"
+mkdir -p "$root"
+export SNAPPY_GLOBAL_ROOT="$root"
+
+cleanup() {
+    [ -n "${daemon_pid:-}" ] && kill -TERM "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null
+    # Anything still mounted under the throwaway root goes before the root does.
+    grep -o " $root[^ ]*" /proc/self/mountinfo | sort -r | xargs -r -n1 umount 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
+step snap pack demo/snaps/core22 '&&' snap pack demo/snaps/hello
+"$bin/snap" pack demo/snaps/core22 "$work"
+"$bin/snap" pack demo/snaps/hello "$work"
+
+step "snapd &   (root: $root)"
+"$bin/snapd" 2>"$work/snapd.log" &
+daemon_pid=$!
+for _ in $(seq 100); do [ -S "$root/run/snapd.socket" ] && break; sleep 0.05; done
+
 step snap version
-"$snap_bin" version
+"$bin/snap" version
 
-step snap pack demo/snaps/hello "$work"
-"$snap_bin" pack demo/snaps/hello "$work"
-snap_file=$(ls "$work"/*.snap)
+step snap install --dangerous core22_22-demo_all.snap
+"$bin/snap" install --dangerous "$work/core22_22-demo_all.snap"
+step snap install --dangerous hello-demo_1.0_all.snap
+"$bin/snap" install --dangerous "$work/hello-demo_1.0_all.snap"
 
-step "snap pack (again, to show the output is reproducible)"
-mkdir "$work/again"
-"$snap_bin" pack demo/snaps/hello "$work/again" >/dev/null
-sha384sum "$snap_file" "$work/again/"*.snap
+step snap list
+"$bin/snap" list
+step snap info hello-demo
+"$bin/snap" info hello-demo
+step snap changes
+"$bin/snap" changes
+step snap tasks 2
+"$bin/snap" tasks 2
 
-step unsquashfs -lln "$snap_file"
-unsquashfs -lln "$snap_file"
+step "ls $root/snap/hello-demo/current/   (the read-only squashfs mount)"
+ls -l "$root/snap/hello-demo/current/"
+step "Debian's own snap client talks to the same daemon: SNAP_REEXEC=0 /usr/bin/snap list"
+PATH="$PATH:$root/snap/bin" SNAP_REEXEC=0 /usr/bin/snap list
 
-step "mount -t squashfs -o loop,ro $(basename "$snap_file") && run its app"
-mkdir "$work/mnt"
-mount -t squashfs -o loop,ro "$snap_file" "$work/mnt"
-"$work/mnt/bin/hello"
-umount "$work/mnt"
+step snap remove hello-demo
+"$bin/snap" remove hello-demo
+step snap remove core22
+"$bin/snap" remove core22
+step snap install --dangerous hello-demo_1.0_all.snap   '(its base is gone: refused)'
+"$bin/snap" install --dangerous "$work/hello-demo_1.0_all.snap" || true
 
-step "snap pack of a broken tree is refused"
-cp -r demo/snaps/hello "$work/broken"
-ln -s ../../../etc/shadow "$work/broken/meta/escape"
-"$snap_bin" pack "$work/broken" "$work" || true
+step snap list
+"$bin/snap" list
+step "find $root/snap $root/var/snap   (nothing left behind)"
+find "$root/snap" "$root/var/snap"

@@ -2,3 +2,4 @@
 //! pure-data security profiles.
 //!
 //! Nothing lives here yet; see `spec/architecture.md` for what this crate will own.
+#![forbid(unsafe_code)]

@@ -3,6 +3,7 @@
 //!
 //! The binaries are those `cargo build --workspace --bins` put next to this test binary
 //! (`scripts/test.sh` builds them first).
+#![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,11 +12,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-/// A built binary of the workspace (`snap`, `snapd`).
+/// A built binary of the workspace (`snap`, `snapd`), of the same profile as the running one.
 pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    // target/<profile>/deps/<test> → target/<profile>/<name>
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    // A test runs from target/<profile>/deps/, a benchmark binary from target/<profile>/.
+    let dir = exe.parent().expect("target dir");
+    let dir = if dir.ends_with("deps") { dir.parent().expect("target dir") } else { dir };
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -262,4 +264,232 @@ pub fn fails(out: &Output) -> String {
         String::from_utf8_lossy(&out.stdout)
     );
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+// ---- crash test helpers ----
+
+/// One `GET` on the daemon's API socket of `root`, answered as the whole JSON envelope
+/// (`type`, `status-code`, `result`, ...). Plain HTTP/1.1 with `Connection: close`, so the test
+/// needs no client of its own; a chunked body is decoded. Bounded by a 10 s socket timeout.
+pub fn api_get(root: &TestRoot, path: &str) -> serde_json::Value {
+    try_api_get(root, path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`api_get`] that reports failures (no daemon, connection reset by a dying daemon, ...)
+/// instead of panicking.
+pub fn try_api_get(root: &TestRoot, path: &str) -> Result<serde_json::Value, String> {
+    use std::io::{Read, Write};
+    let socket = root.path().join("run/snapd.socket");
+    let mut s = std::os::unix::net::UnixStream::connect(&socket)
+        .map_err(|e| format!("GET {path}: cannot connect to {}: {e}", socket.display()))?;
+    let io = |e: std::io::Error| format!("GET {path}: {e}");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(io)?;
+    s.set_write_timeout(Some(Duration::from_secs(10)))
+        .map_err(io)?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(io)?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(io)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| {
+            format!(
+                "GET {path}: no HTTP header in {:?}",
+                String::from_utf8_lossy(&raw)
+            )
+        })?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .lines()
+        .any(|l| l.starts_with("transfer-encoding:") && l.contains("chunked"))
+    {
+        body = dechunk(&body);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        format!(
+            "GET {path}: body is not JSON ({e}): {:?}",
+            String::from_utf8_lossy(&body)
+        )
+    })
+}
+
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
+        let size_text = String::from_utf8_lossy(&rest[..eol]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).expect("chunk size");
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        let end = size.min(rest.len());
+        out.extend_from_slice(&rest[..end]);
+        rest = &rest[(end + 2).min(rest.len())..];
+    }
+    out
+}
+
+/// Every change the daemon knows (`GET /v2/changes?select=all`), ordered by numeric id.
+pub fn all_changes(root: &TestRoot) -> Vec<serde_json::Value> {
+    let resp = api_get(root, "/v2/changes?select=all");
+    let mut list = resp["result"].as_array().cloned().unwrap_or_else(|| panic!("changes: {resp}"));
+    list.sort_by_key(|c| c["id"].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0));
+    list
+}
+
+/// Polls `GET /v2/changes/ID` until the change is ready, at most `limit`; returns its `result`
+/// (status, tasks, err, ...). Panics with the last answer on timeout.
+pub fn wait_change_ready(root: &TestRoot, id: &str, limit: Duration) -> serde_json::Value {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        let resp = api_get(root, &format!("/v2/changes/{id}"));
+        let chg = resp["result"].clone();
+        if chg["ready"].as_bool() == Some(true) {
+            return chg;
+        }
+        if Instant::now() > deadline {
+            panic!("change {id} not ready after {limit:?}: {chg:#}");
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(50));
+    }
+}
+
+/// Unmounts every mount under `root`, deepest mount point first, as a reboot would leave it.
+pub fn unmount_all_under(root: &Path) {
+    let mut mounts: Vec<PathBuf> = snap_sys::mounts_under(root)
+        .expect("mount table")
+        .into_iter()
+        .map(|m| m.mount_point)
+        .collect();
+    mounts.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    for m in mounts {
+        snap_sys::unmount(&m).unwrap_or_else(|e| panic!("cannot unmount {}: {e}", m.display()));
+    }
+}
+
+// ---- compat client helpers ----
+
+/// Debian's `snap` client (package snapd 2.57): the reference client our API must satisfy.
+pub const DEBIAN_SNAP: &str = "/usr/bin/snap";
+/// Debian's python3, the only interpreter here with the GObject bindings snapd-glib needs.
+pub const DEBIAN_PYTHON: &str = "/usr/bin/python3";
+
+/// Runs `cmd` to completion with stdout and stderr captured, killing it after `limit`: the Go
+/// client polls an unready change forever and retries a GET for two minutes, so a broken
+/// daemon must fail the test instead of hanging it.
+pub fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    // The child stays a zombie until wait_with_output reaps it, so the pid cannot be reused
+    // while the watchdog may still signal it.
+    let watchdog = std::thread::spawn(move || {
+        if finished.recv_timeout(limit).is_err() {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            return true;
+        }
+        false
+    });
+    let out = child.wait_with_output().expect("waiting for the command");
+    let _ = done.send(());
+    let timed_out = watchdog.join().expect("watchdog");
+    assert!(
+        !timed_out,
+        "{cmd:?} did not finish within {limit:?}:\nstdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Debian's `snap` pointed at `root` the way a user would: SNAPPY_GLOBAL_ROOT moves its socket
+/// to `<root>/run/snapd.socket`, SNAP_REEXEC=0 stops it looking for a snapd snap, and
+/// `<root>/snap/bin` on PATH silences its PATH warning. Bounded by 60 s.
+pub fn debian_snap(root: &TestRoot, args: &[&str]) -> Output {
+    assert!(
+        Path::new(DEBIAN_SNAP).exists(),
+        "{DEBIAN_SNAP} is missing: these tests need Debian's snapd package (apt-get install snapd)"
+    );
+    let path = format!(
+        "{}:{}",
+        root.path().join("snap/bin").display(),
+        std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into())
+    );
+    let mut cmd = Command::new(DEBIAN_SNAP);
+    cmd.args(args)
+        .env("SNAPPY_GLOBAL_ROOT", root.path())
+        .env("SNAP_REEXEC", "0")
+        .env("PATH", path)
+        .stdin(Stdio::null());
+    output_within(&mut cmd, Duration::from_secs(60))
+}
+
+/// Runs snapd-glib (through `tests/glib_client.py`) against `socket` with the given operations
+/// (`info`, `snaps`, `snaps-all`, `changes`, `change:ID`, `install:PATH`, `remove:NAME`).
+/// Returns the script's JSON (`{"ops": [{"op", "ok", "result" | "error"}]}`) and its stderr,
+/// where GLib prints its CRITICAL/WARNING messages about answers it could not read.
+pub fn glib_client(socket: &Path, ops: &[&str]) -> (serde_json::Value, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("glib_client.py");
+    let mut cmd = Command::new(DEBIAN_PYTHON);
+    cmd.arg(&script).arg(socket).args(ops).stdin(Stdio::null());
+    let out = output_within(&mut cmd, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        out.status.success(),
+        "{} failed ({}); is gir1.2-snapd-2 with python3-gi installed?\nstdout: {}\nstderr: {stderr}",
+        script.display(),
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "glib_client.py printed no JSON ({e}):\n{}\nstderr: {stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    });
+    (json, stderr)
+}
+
+/// Like [`Daemon::start`], for a daemon armed to crash: returns once its socket answers or it
+/// has exited (check `child.try_wait()`), whichever comes first, at most 20 s.
+pub fn start_daemon_may_crash(root: &TestRoot, env: &[(&str, &str)]) -> Daemon {
+    let log = root.path().with_extension("daemon.log");
+    let socket = root.path().join("run/snapd.socket");
+    let mut child = Command::new(bin("snapd"))
+        .env("SNAPPY_GLOBAL_ROOT", root.path())
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(fs::File::create(&log).expect("log file"))
+        .stderr(fs::OpenOptions::new().append(true).open(&log).expect("log file"))
+        .spawn()
+        .expect("starting snapd");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() || child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("snapd neither started nor exited; log:\n{}", fs::read_to_string(&log).unwrap_or_default());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    Daemon {
+        child: Some(child),
+        socket,
+        log,
+    }
 }

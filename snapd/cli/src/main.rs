@@ -1,5 +1,6 @@
 //! `snap`: the command-line client. It talks to the daemon only through the REST API; `pack`
 //! and the client half of `version` need no daemon.
+#![forbid(unsafe_code)]
 
 mod cmd_changes;
 mod cmd_info;

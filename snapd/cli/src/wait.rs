@@ -7,7 +7,10 @@ use anyhow::{Context, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use snapd_api::{Change, Client};
 
-const POLL_INTERVAL: Duration = Duration::from_millis(100);
+/// The first poll comes soon (most local changes finish within milliseconds), later ones back
+/// off to snap's 100 ms so a long change costs the daemon little.
+const FIRST_POLL: Duration = Duration::from_millis(2);
+const MAX_POLL: Duration = Duration::from_millis(100);
 
 /// Polls until the change is ready. `Done` is success; anything else is the change's error.
 pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
@@ -19,6 +22,7 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
         b
     });
     let mut last_shown = String::new();
+    let mut interval = FIRST_POLL;
     loop {
         let resp = client.get(&format!("/v2/changes/{id}")).await?;
         let change: Change = serde_json::from_value(resp.result).context("cannot decode change")?;
@@ -50,6 +54,7 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
                 _ => bail!("change finished in status {:?} with no error message", change.status),
             }
         }
-        tokio::time::sleep(POLL_INTERVAL).await;
+        tokio::time::sleep(interval).await;
+        interval = (interval * 2).min(MAX_POLL);
     }
 }

@@ -76,9 +76,12 @@ fn app_from_raw(name: &str, mut raw: RawApp) -> Result<ReadApp, SnapYamlError> {
             one_of(DaemonType::ALL, DaemonType::as_str)
         )
     })?;
-    app.daemon_scope = keyword(&p("daemon-scope"), raw.daemon_scope, DaemonScope::parse, |v| {
-        format!("invalid daemon scope: {v:?} (expected system or user)")
-    })?;
+    app.daemon_scope = keyword(
+        &p("daemon-scope"),
+        raw.daemon_scope,
+        DaemonScope::parse,
+        |v| format!("invalid daemon scope: {v:?} (expected system or user)"),
+    )?;
     if app.daemon.is_some() && app.daemon_scope.is_none() {
         app.daemon_scope = Some(DaemonScope::System);
     }
@@ -119,15 +122,21 @@ fn app_from_raw(name: &str, mut raw: RawApp) -> Result<ReadApp, SnapYamlError> {
     }
     app.success_exit_status = statuses;
     app.completer = opt(raw.completer);
-    app.refresh_mode = keyword(&p("refresh-mode"), opt(raw.refresh_mode), RefreshMode::parse, |v| {
-        format!("\"refresh-mode\" field contains invalid value {v:?}")
-    })?;
+    app.refresh_mode = keyword(
+        &p("refresh-mode"),
+        opt(raw.refresh_mode),
+        RefreshMode::parse,
+        |v| format!("\"refresh-mode\" field contains invalid value {v:?}"),
+    )?;
     app.stop_mode = keyword(&p("stop-mode"), opt(raw.stop_mode), StopMode::parse, |v| {
         format!("\"stop-mode\" field contains invalid value {v:?}")
     })?;
-    app.install_mode = keyword(&p("install-mode"), opt(raw.install_mode), InstallMode::parse, |v| {
-        format!("\"install-mode\" field contains invalid value {v:?}")
-    })?;
+    app.install_mode = keyword(
+        &p("install-mode"),
+        opt(raw.install_mode),
+        InstallMode::parse,
+        |v| format!("\"install-mode\" field contains invalid value {v:?}"),
+    )?;
     app.bus_name = opt(raw.bus_name);
     app.activates_on = strings(raw.activates_on);
     app.common_id = opt(raw.common_id);
@@ -180,10 +189,14 @@ fn components(
     for (name, comp) in raw.unwrap_or_default().0 {
         let comp = comp.unwrap_or_default();
         let path = join("components", &name);
-        let component_type = keyword(&join(&path, "type"), comp.comp_type, ComponentType::parse, |v| {
-            format!("unknown component type {v:?}")
-        })?;
-        if component_type == Some(ComponentType::KernelModules) && snap.snap_type != SnapType::Kernel
+        let component_type = keyword(
+            &join(&path, "type"),
+            comp.comp_type,
+            ComponentType::parse,
+            |v| format!("unknown component type {v:?}"),
+        )?;
+        if component_type == Some(ComponentType::KernelModules)
+            && snap.snap_type != SnapType::Kernel
         {
             return Err(SnapYamlError::invalid(
                 join(&path, "type"),
@@ -227,10 +240,7 @@ fn components(
     Ok(())
 }
 
-fn system_usernames(
-    snap: &mut SnapYaml,
-    raw: Option<Entries<Yaml>>,
-) -> Result<(), SnapYamlError> {
+fn system_usernames(snap: &mut SnapYaml, raw: Option<Entries<Yaml>>) -> Result<(), SnapYamlError> {
     for (user, value) in raw.unwrap_or_default().0 {
         let path = join("system-usernames", &user);
         let fail = |r: String| Err(SnapYamlError::invalid(path.clone(), r));
@@ -286,39 +296,45 @@ fn system_usernames(
             return fail(format!("system username {user:?} does not specify a scope"));
         }
         let name = user.clone();
-        snap.system_usernames.insert(
-            user,
-            SystemUsername { name, scope, attrs },
-        );
+        snap.system_usernames
+            .insert(user, SystemUsername { name, scope, attrs });
     }
     Ok(())
 }
 
 fn skeleton(raw: &mut RawSnap) -> Result<SnapYaml, SnapYamlError> {
     let name = raw.name.take().unwrap_or_default();
-    let mut snap_type = keyword("type", raw.snap_type.take(), |t| match t {
-        // The store says "application"; snap.yaml means the same.
-        "application" => Some(SnapType::App),
-        other => SnapType::parse(other),
-    }, |v| {
-        format!(
-            "invalid snap type: {v:?} (expected {})",
-            one_of(SnapType::ALL, SnapType::as_str)
-        )
-    })?
+    let mut snap_type = keyword(
+        "type",
+        raw.snap_type.take(),
+        |t| match t {
+            // The store says "application"; snap.yaml means the same.
+            "application" => Some(SnapType::App),
+            other => SnapType::parse(other),
+        },
+        |v| {
+            format!(
+                "invalid snap type: {v:?} (expected {})",
+                one_of(SnapType::ALL, SnapType::as_str)
+            )
+        },
+    )?
     .unwrap_or(SnapType::App);
     if name == "snapd" {
         snap_type = SnapType::Snapd;
     }
-    let confinement = keyword("confinement", raw.confinement.take(), Confinement::parse, |v| {
-        format!("invalid confinement type: {v:?} (expected strict, devmode or classic)")
-    })?
+    let confinement = keyword(
+        "confinement",
+        raw.confinement.take(),
+        Confinement::parse,
+        |v| format!("invalid confinement type: {v:?} (expected strict, devmode or classic)"),
+    )?
     .unwrap_or(Confinement::Strict);
     let grade = keyword("grade", opt(raw.grade.take()), Grade::parse, |v| {
         format!("unknown grade type: {v:?} (expected stable or devel)")
     })?
     .unwrap_or(Grade::Stable);
-    let epoch = Epoch::from_raw(raw.epoch.as_ref())
+    let epoch = Epoch::from_raw(raw.epoch.as_ref().map(|e| &e.value))
         .map_err(|e| SnapYamlError::invalid("epoch", e.to_string()))?;
     let mut architectures = strings(raw.architectures.take());
     if architectures.is_empty() {

@@ -133,12 +133,30 @@ mod tests {
     fn layout_is_snapds_under_the_root() {
         let d = Dirs::new("/tmp/r");
         let x1 = Revision::local(1);
-        assert_eq!(d.mount_point("hello", x1), Path::new("/tmp/r/snap/hello/x1"));
-        assert_eq!(d.current_link("hello"), Path::new("/tmp/r/snap/hello/current"));
-        assert_eq!(d.blob("hello", x1), Path::new("/tmp/r/var/lib/snapd/snaps/hello_x1.snap"));
-        assert_eq!(d.blob("hello", Revision::store(42)), Path::new("/tmp/r/var/lib/snapd/snaps/hello_42.snap"));
-        assert_eq!(d.snap_data("hello", x1), Path::new("/tmp/r/var/snap/hello/x1"));
-        assert_eq!(d.snap_common("hello"), Path::new("/tmp/r/var/snap/hello/common"));
+        assert_eq!(
+            d.mount_point("hello", x1),
+            Path::new("/tmp/r/snap/hello/x1")
+        );
+        assert_eq!(
+            d.current_link("hello"),
+            Path::new("/tmp/r/snap/hello/current")
+        );
+        assert_eq!(
+            d.blob("hello", x1),
+            Path::new("/tmp/r/var/lib/snapd/snaps/hello_x1.snap")
+        );
+        assert_eq!(
+            d.blob("hello", Revision::store(42)),
+            Path::new("/tmp/r/var/lib/snapd/snaps/hello_42.snap")
+        );
+        assert_eq!(
+            d.snap_data("hello", x1),
+            Path::new("/tmp/r/var/snap/hello/x1")
+        );
+        assert_eq!(
+            d.snap_common("hello"),
+            Path::new("/tmp/r/var/snap/hello/common")
+        );
         assert_eq!(d.snapd_socket(), Path::new("/tmp/r/run/snapd.socket"));
         assert_eq!(d.state_file(), Path::new("/tmp/r/var/lib/snapd/state.json"));
         assert_eq!(d.snap_bin_dir(), Path::new("/tmp/r/snap/bin"));

@@ -106,7 +106,7 @@ impl Epoch {
     pub(crate) fn from_raw(raw: Option<&RawEpoch>) -> Result<Epoch, EpochError> {
         match raw {
             None => Ok(Epoch::default()),
-            Some(RawEpoch::Short(s)) => Epoch::parse_short(s),
+            Some(RawEpoch::Short { text, .. }) => Epoch::parse_short(text),
             Some(RawEpoch::Structured { read, write }) => Epoch::from_lists(read, write),
         }
     }
@@ -156,12 +156,7 @@ impl fmt::Display for Epoch {
             ([r], [w]) if r == w => write!(f, "{r}"),
             ([a, b], [w]) if a + 1 == *b && b == w => write!(f, "{b}*"),
             (r, w) => {
-                let list = |l: &[u32]| {
-                    l.iter()
-                        .map(u32::to_string)
-                        .collect::<Vec<_>>()
-                        .join(",")
-                };
+                let list = |l: &[u32]| l.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
                 write!(f, "{{\"read\":[{}],\"write\":[{}]}}", list(r), list(w))
             }
         }
@@ -185,11 +180,26 @@ mod tests {
         let e = Epoch::parse_short("3*").unwrap();
         assert_eq!((e.read, e.write), (vec![2, 3], vec![3]));
         assert_eq!(Epoch::parse_short("0*"), Err(EpochError::ZeroStar));
-        assert!(matches!(Epoch::parse_short("01"), Err(EpochError::BadNumber(_))));
-        assert!(matches!(Epoch::parse_short("-1"), Err(EpochError::BadNumber(_))));
-        assert!(matches!(Epoch::parse_short("x"), Err(EpochError::BadNumber(_))));
-        assert!(matches!(Epoch::parse_short("4294967296"), Err(EpochError::Huge(_))));
-        assert!(matches!(Epoch::parse_short("1**"), Err(EpochError::BadNumber(_))));
+        assert!(matches!(
+            Epoch::parse_short("01"),
+            Err(EpochError::BadNumber(_))
+        ));
+        assert!(matches!(
+            Epoch::parse_short("-1"),
+            Err(EpochError::BadNumber(_))
+        ));
+        assert!(matches!(
+            Epoch::parse_short("x"),
+            Err(EpochError::BadNumber(_))
+        ));
+        assert!(matches!(
+            Epoch::parse_short("4294967296"),
+            Err(EpochError::Huge(_))
+        ));
+        assert!(matches!(
+            Epoch::parse_short("1**"),
+            Err(EpochError::BadNumber(_))
+        ));
     }
 
     #[test]

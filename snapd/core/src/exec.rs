@@ -58,7 +58,12 @@ fn hooks<'a>(
     hooks: impl Iterator<Item = (&'a String, &'a Hook)>,
 ) {
     for (name, hook) in hooks {
-        chain(out, &join(prefix, name), &hook.command_chain, ExecPathKind::Executable);
+        chain(
+            out,
+            &join(prefix, name),
+            &hook.command_chain,
+            ExecPathKind::Executable,
+        );
     }
 }
 
@@ -92,7 +97,12 @@ impl SnapYaml {
                     });
                 }
             }
-            chain(&mut out, &owner, &app.command_chain, ExecPathKind::Executable);
+            chain(
+                &mut out,
+                &owner,
+                &app.command_chain,
+                ExecPathKind::Executable,
+            );
             if let Some(path) = app.completer.as_deref().and_then(snap_path) {
                 out.push(ExecPath {
                     field: join(&owner, "completer"),
@@ -164,7 +174,11 @@ hooks:
             ("apps.svc.command", "bin/svc", ServiceExecutable),
             ("apps.svc.stop-command", "bin/stop", ServiceExecutable),
             ("apps.svc.post-stop-command", "bin/post", ServiceExecutable),
-            ("hooks.install.command-chain[0]", "bin/hook-chain", Executable),
+            (
+                "hooks.install.command-chain[0]",
+                "bin/hook-chain",
+                Executable,
+            ),
         ];
         let want: Vec<(String, String, ExecPathKind)> = want
             .iter()

@@ -52,7 +52,8 @@ pub fn check_system_usernames(snap: &SnapYaml, snap_id: Option<&str>) -> Result<
                 snap.name, user.name
             ));
         };
-        if let (Some(allowed), Some(id)) = (known.allowed_snap_ids, snap_id.filter(|i| !i.is_empty()))
+        if let (Some(allowed), Some(id)) =
+            (known.allowed_snap_ids, snap_id.filter(|i| !i.is_empty()))
             && !allowed.contains(&id)
         {
             return Err(format!(
@@ -142,9 +143,12 @@ fn snapd_version_ok(required: &str, current: &str) -> bool {
 
 fn is_feature_shaped(flag: &str) -> bool {
     !flag.is_empty()
-        && flag
-            .split('-')
-            .all(|part| !part.is_empty() && part.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+        && flag.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
 }
 
 /// What an install checks `assumes:` against.
@@ -172,10 +176,15 @@ pub fn check_assumes(assumes: &[String], ctx: &AssumesContext<'_>) -> Result<(),
         if flag.starts_with("isa-") {
             let parts: Vec<&str> = flag.splitn(3, '-').collect();
             if parts.len() != 3 {
-                return Err(format!("{flag}: must be in the format isa-<arch>-<isa_val>"));
+                return Err(format!(
+                    "{flag}: must be in the format isa-<arch>-<isa_val>"
+                ));
             }
             if parts[1] == ctx.architecture && !(ctx.isa_supported)(parts[2]) {
-                return Err(format!("{flag}: ISA {:?} is not supported by this CPU", parts[2]));
+                return Err(format!(
+                    "{flag}: ISA {:?} is not supported by this CPU",
+                    parts[2]
+                ));
             }
             continue;
         }
@@ -249,8 +258,9 @@ mod tests {
 
     #[test]
     fn system_usernames() {
-        let ok = parse_snap_yaml(b"name: ss\nversion: 1\nsystem-usernames:\n  snap_daemon: shared\n")
-            .unwrap();
+        let ok =
+            parse_snap_yaml(b"name: ss\nversion: 1\nsystem-usernames:\n  snap_daemon: shared\n")
+                .unwrap();
         assert!(check_system_usernames(&ok, None).is_ok());
         let bad = parse_snap_yaml(b"name: ss\nversion: 1\nsystem-usernames:\n  daemon: shared\n")
             .unwrap();

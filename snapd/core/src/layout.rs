@@ -2,8 +2,8 @@
 
 use crate::error::{SnapYamlError, join};
 use crate::paths::{
-    check_no_apparmor_regexp, check_path_variables, clean, expand_snap_variables,
-    is_abs_and_clean, is_at_or_under,
+    check_no_apparmor_regexp, check_path_variables, clean, expand_snap_variables, is_abs_and_clean,
+    is_at_or_under,
 };
 use crate::raw::RawLayout;
 use std::collections::BTreeMap;
@@ -74,7 +74,10 @@ pub(crate) fn from_raw(path: &str, raw: &RawLayout) -> Result<Layout, SnapYamlEr
     }
     if let Some(t) = nonempty(&raw.fs_type) {
         if t != "tmpfs" {
-            return Err(err(path, format!("layout {path:?} uses invalid filesystem {t:?}")));
+            return Err(err(
+                path,
+                format!("layout {path:?} uses invalid filesystem {t:?}"),
+            ));
         }
         kinds.push(LayoutKind::Tmpfs);
     }
@@ -95,12 +98,18 @@ pub(crate) fn from_raw(path: &str, raw: &RawLayout) -> Result<Layout, SnapYamlEr
             .ok_or_else(|| err(path, format!("layout {path:?} uses invalid mode {m:?}")))?,
     };
     if mode & 0o1777 != mode {
-        return Err(err(path, format!("layout {path:?} uses invalid mode {mode:#o}")));
+        return Err(err(
+            path,
+            format!("layout {path:?} uses invalid mode {mode:#o}"),
+        ));
     }
     // Only root is supported until snapd can map snap-declared users into the mount.
     let owner = |v: &Option<String>, what: &str| match nonempty(v).as_deref() {
         None | Some("root") => Ok("root".to_owned()),
-        Some(other) => Err(err(path, format!("layout {path:?} uses invalid {what} {other:?}"))),
+        Some(other) => Err(err(
+            path,
+            format!("layout {path:?} uses invalid {what} {other:?}"),
+        )),
     };
     Ok(Layout {
         path: path.to_owned(),
@@ -113,8 +122,12 @@ pub(crate) fn from_raw(path: &str, raw: &RawLayout) -> Result<Layout, SnapYamlEr
 
 /// A source (bind) or symlink target must be a clean path inside the snap's own areas.
 fn check_source(path: &str, what: &str, source: &str, snap: &str) -> Result<(), SnapYamlError> {
-    check_path_variables(source)
-        .map_err(|e| err(path, format!("layout {path:?} uses invalid {what} {source:?}: {e}")))?;
+    check_path_variables(source).map_err(|e| {
+        err(
+            path,
+            format!("layout {path:?} uses invalid {what} {source:?}: {e}"),
+        )
+    })?;
     let expanded = expand_snap_variables(source, snap);
     if !is_abs_and_clean(&expanded) {
         return Err(err(
@@ -142,8 +155,12 @@ fn check_target(path: &str, snap: &str, earlier: &[String]) -> Result<String, Sn
     if path.is_empty() {
         return Err(err(path, "layout cannot use an empty path".into()));
     }
-    check_path_variables(path)
-        .map_err(|e| err(path, format!("layout {path:?} uses invalid mount point: {e}")))?;
+    check_path_variables(path).map_err(|e| {
+        err(
+            path,
+            format!("layout {path:?} uses invalid mount point: {e}"),
+        )
+    })?;
     let target = expand_snap_variables(path, snap);
     if !is_abs_and_clean(&target) {
         return Err(err(
@@ -290,21 +307,41 @@ mod tests {
     fn shape_errors() {
         let mut two = raw("bind", "$SNAP/a");
         two.symlink = Some("$SNAP/b".into());
-        assert!(check(&[("/usr/a", two)]).unwrap_err().contains("must define a bind mount"));
+        assert!(
+            check(&[("/usr/a", two)])
+                .unwrap_err()
+                .contains("must define a bind mount")
+        );
         assert!(check(&[("/usr/a", RawLayout::default())]).is_err());
-        assert!(check(&[("/usr/a", raw("type", "ext4"))]).unwrap_err().contains("invalid filesystem"));
+        assert!(
+            check(&[("/usr/a", raw("type", "ext4"))])
+                .unwrap_err()
+                .contains("invalid filesystem")
+        );
         let mut m = raw("type", "tmpfs");
         m.mode = Some("0755".into());
         assert_eq!(check(&[("/usr/a", m.clone())]), Ok(()));
         m.mode = Some("999".into());
-        assert!(check(&[("/usr/a", m.clone())]).unwrap_err().contains("invalid mode"));
+        assert!(
+            check(&[("/usr/a", m.clone())])
+                .unwrap_err()
+                .contains("invalid mode")
+        );
         m.mode = Some("4755".into());
-        assert!(check(&[("/usr/a", m.clone())]).unwrap_err().contains("invalid mode 0o4755"));
+        assert!(
+            check(&[("/usr/a", m.clone())])
+                .unwrap_err()
+                .contains("invalid mode 0o4755")
+        );
         m.mode = Some("1777".into());
         assert_eq!(check(&[("/usr/a", m.clone())]), Ok(()));
         let mut u = raw("type", "tmpfs");
         u.user = Some("daemon".into());
-        assert!(check(&[("/usr/a", u)]).unwrap_err().contains("invalid user"));
+        assert!(
+            check(&[("/usr/a", u)])
+                .unwrap_err()
+                .contains("invalid user")
+        );
         let mut g = raw("type", "tmpfs");
         g.group = Some("root".into());
         assert_eq!(check(&[("/usr/a", g)]), Ok(()));
@@ -338,7 +375,10 @@ mod tests {
             ("/usr/foo/bar", raw("type", "tmpfs")),
         ])
         .unwrap_err();
-        assert!(e.contains("underneath prior layout item \"/usr/foo\""), "{e}");
+        assert!(
+            e.contains("underneath prior layout item \"/usr/foo\""),
+            "{e}"
+        );
         // Sibling prefixes are not nesting.
         assert_eq!(
             check(&[

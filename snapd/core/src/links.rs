@@ -118,23 +118,66 @@ mod tests {
     #[test]
     fn accepted() {
         assert_eq!(check("website", &["https://example.com/x?y#z"]), Ok(()));
-        assert_eq!(check("contact", &["me@example.com", "mailto:me@example.com"]), Ok(()));
+        assert_eq!(
+            check("contact", &["me@example.com", "mailto:me@example.com"]),
+            Ok(())
+        );
         assert_eq!(check("source-code", &["HTTP://example.com:8080/"]), Ok(()));
         assert_eq!(check("website", &["http://[::1]:80/"]), Ok(()));
     }
 
     #[test]
     fn refused() {
-        assert!(check("", &["https://x"]).unwrap_err().contains("cannot be empty"));
-        assert!(check("1web", &["https://x"]).unwrap_err().contains("key is invalid"));
-        assert!(check("website", &[]).unwrap_err().contains("specified and empty"));
-        assert!(check("website", &[""]).unwrap_err().contains("empty \"website\" link"));
-        assert!(check("website", &["ftp://x"]).unwrap_err().contains("http|https"));
-        assert!(check("contact", &["example.com"]).unwrap_err().contains("email address"));
-        assert!(check("contact", &["mailto:me"]).unwrap_err().contains("email address"));
-        assert!(check("website", &["https://x/%zz"]).unwrap_err().contains("invalid"));
-        assert!(check("website", &["https://x:port/"]).unwrap_err().contains("invalid"));
+        assert!(
+            check("", &["https://x"])
+                .unwrap_err()
+                .contains("cannot be empty")
+        );
+        assert!(
+            check("1web", &["https://x"])
+                .unwrap_err()
+                .contains("key is invalid")
+        );
+        assert!(
+            check("website", &[])
+                .unwrap_err()
+                .contains("specified and empty")
+        );
+        assert!(
+            check("website", &[""])
+                .unwrap_err()
+                .contains("empty \"website\" link")
+        );
+        assert!(
+            check("website", &["ftp://x"])
+                .unwrap_err()
+                .contains("http|https")
+        );
+        assert!(
+            check("contact", &["example.com"])
+                .unwrap_err()
+                .contains("email address")
+        );
+        assert!(
+            check("contact", &["mailto:me"])
+                .unwrap_err()
+                .contains("email address")
+        );
+        assert!(
+            check("website", &["https://x/%zz"])
+                .unwrap_err()
+                .contains("invalid")
+        );
+        assert!(
+            check("website", &["https://x:port/"])
+                .unwrap_err()
+                .contains("invalid")
+        );
         assert!(check("website", &[":foo"]).unwrap_err().contains("invalid"));
-        assert!(check("website", &["a\nb@c"]).unwrap_err().contains("invalid"));
+        assert!(
+            check("website", &["a\nb@c"])
+                .unwrap_err()
+                .contains("invalid")
+        );
     }
 }

@@ -263,7 +263,11 @@ pub fn validate_system_username(name: &str) -> Result<(), NameError> {
 
 /// `links` keys: `^[a-zA-Z](?:-?[a-zA-Z0-9])*$`.
 pub fn validate_links_key(key: &str) -> Result<(), NameError> {
-    if dash_separated(key, |c| c.is_ascii_alphabetic(), |c| c.is_ascii_alphanumeric()) {
+    if dash_separated(
+        key,
+        |c| c.is_ascii_alphabetic(),
+        |c| c.is_ascii_alphanumeric(),
+    ) {
         Ok(())
     } else {
         Err(invalid(NameKind::LinksKey, key))
@@ -330,7 +334,10 @@ pub fn validate_version(version: &str) -> Result<(), NameError> {
             let bad = invalid_runs(&version[1..version.len() - 1]);
             if !bad.is_empty() {
                 let quoted: Vec<String> = bad.iter().map(|s| format!("{s:?}")).collect();
-                reasons.push(format!("contains invalid characters: {}", quoted.join(", ")));
+                reasons.push(format!(
+                    "contains invalid characters: {}",
+                    quoted.join(", ")
+                ));
             }
         }
     }
@@ -390,11 +397,29 @@ mod tests {
 
     #[test]
     fn snap_names() {
-        for ok in ["aa", "a-b", "0a", "a0", "foo-bar-baz", &"a".repeat(40), "1-a"] {
+        for ok in [
+            "aa",
+            "a-b",
+            "0a",
+            "a0",
+            "foo-bar-baz",
+            &"a".repeat(40),
+            "1-a",
+        ] {
             assert!(validate_snap_name(ok).is_ok(), "{ok}");
         }
         for bad in [
-            "", "a", "-ab", "ab-", "a--b", "Ab", "a_b", "12", "a.b", &"a".repeat(41), "ab ",
+            "",
+            "a",
+            "-ab",
+            "ab-",
+            "a--b",
+            "Ab",
+            "a_b",
+            "12",
+            "a.b",
+            &"a".repeat(41),
+            "ab ",
         ] {
             assert!(validate_snap_name(bad).is_err(), "{bad}");
         }
@@ -492,7 +517,14 @@ mod tests {
     #[test]
     fn versions() {
         for ok in [
-            "1", "1.0", "a", "1.0~rc1", "1+git", "1:2.3-4", &"1".repeat(32), "v1~",
+            "1",
+            "1.0",
+            "a",
+            "1.0~rc1",
+            "1+git",
+            "1:2.3-4",
+            &"1".repeat(32),
+            "v1~",
         ] {
             assert!(validate_version(ok).is_ok(), "{ok}");
         }

@@ -334,16 +334,27 @@ mod tests {
 
     #[test]
     fn malformed_definitions() {
-        let e = |v: Yaml| parse_definition(Side::Plug, "p", &v).unwrap_err().to_string();
+        let e = |v: Yaml| {
+            parse_definition(Side::Plug, "p", &v)
+                .unwrap_err()
+                .to_string()
+        };
         assert!(e(Yaml::Int(1)).contains("malformed definition (found int)"));
         assert!(e(Yaml::Seq(vec![])).contains("malformed definition (found list)"));
-        assert!(e(Yaml::Map(vec![(Yaml::Bool(true), s("x"))])).contains("not a string (found bool)"));
+        assert!(
+            e(Yaml::Map(vec![(Yaml::Bool(true), s("x"))])).contains("not a string (found bool)")
+        );
         assert!(e(Yaml::Map(vec![(s("$x"), s("x"))])).contains("reserved attribute \"$x\""));
         assert!(e(Yaml::Map(vec![(s(""), s("x"))])).contains("empty attribute key"));
-        assert!(e(Yaml::Map(vec![(s("interface"), Yaml::Int(1))])).contains("interface name on plug"));
+        assert!(
+            e(Yaml::Map(vec![(s("interface"), Yaml::Int(1))])).contains("interface name on plug")
+        );
         assert!(e(Yaml::Map(vec![(s("label"), Yaml::Null)])).contains("label of plug"));
         let attr = e(Yaml::Map(vec![(s("a"), Yaml::Null)]));
-        assert!(attr.contains("attribute \"a\" of plug \"p\": invalid scalar"), "{attr}");
+        assert!(
+            attr.contains("attribute \"a\" of plug \"p\": invalid scalar"),
+            "{attr}"
+        );
         assert!(attr.starts_with("invalid snap.yaml: plugs.p: "));
     }
 }

@@ -8,6 +8,7 @@
 use crate::attr::Yaml;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
 use std::fmt;
 
 /// A string where null reads as empty, for list items (snapd's decoder does the same).
@@ -96,7 +97,8 @@ pub(crate) enum EpochList {
     Items(Vec<String>),
 }
 
-pub(crate) const BAD_EPOCH_LIST: &str = "epoch read/write attributes must be lists of epoch numbers";
+pub(crate) const BAD_EPOCH_LIST: &str =
+    "epoch read/write attributes must be lists of epoch numbers";
 
 impl<'de> Deserialize<'de> for EpochList {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -131,8 +133,23 @@ impl<'de> Deserialize<'de> for EpochList {
 /// `epoch:` as written: `N`, `N*`, or `{read: [...], write: [...]}`.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum RawEpoch {
-    Short(String),
-    Structured { read: EpochList, write: EpochList },
+    /// `typed` is set when the YAML layer read a number, whose spelling (`01`, `1e3`) is lost;
+    /// the decoder restores it from the source text, as snapd reads the epoch as text.
+    Short {
+        text: String,
+        typed: bool,
+    },
+    Structured {
+        read: EpochList,
+        write: EpochList,
+    },
+}
+
+fn typed(v: impl fmt::Display) -> RawEpoch {
+    RawEpoch::Short {
+        text: v.to_string(),
+        typed: true,
+    }
 }
 
 impl<'de> Deserialize<'de> for RawEpoch {
@@ -144,19 +161,22 @@ impl<'de> Deserialize<'de> for RawEpoch {
                 f.write_str("an epoch: N, N* or a mapping with read and write lists")
             }
             fn visit_str<E>(self, v: &str) -> Result<RawEpoch, E> {
-                Ok(RawEpoch::Short(v.to_owned()))
+                Ok(RawEpoch::Short {
+                    text: v.to_owned(),
+                    typed: false,
+                })
             }
             fn visit_u64<E>(self, v: u64) -> Result<RawEpoch, E> {
-                Ok(RawEpoch::Short(v.to_string()))
+                Ok(typed(v))
             }
             fn visit_i64<E>(self, v: i64) -> Result<RawEpoch, E> {
-                Ok(RawEpoch::Short(v.to_string()))
+                Ok(typed(v))
             }
             fn visit_f64<E>(self, v: f64) -> Result<RawEpoch, E> {
-                Ok(RawEpoch::Short(v.to_string()))
+                Ok(typed(v))
             }
             fn visit_bool<E>(self, v: bool) -> Result<RawEpoch, E> {
-                Ok(RawEpoch::Short(v.to_string()))
+                Ok(typed(v))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawEpoch, A::Error> {
                 let (mut read, mut write) = (EpochList::Unset, EpochList::Unset);
@@ -190,7 +210,7 @@ pub(crate) struct RawSnap {
     pub summary: Option<String>,
     pub provenance: Option<String>,
     pub license: Option<String>,
-    pub epoch: Option<RawEpoch>,
+    pub epoch: Option<Spanned<RawEpoch>>,
     pub base: Option<String>,
     /// snapd ignores it (snapcraft's field); kept when it is a scalar.
     pub build_base: Option<Yaml>,

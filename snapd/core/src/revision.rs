@@ -54,11 +54,18 @@ impl FromStr for Revision {
             Some(rest) => (rest, true),
             None => (s, false),
         };
-        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) || digits.starts_with('0') {
+        if digits.is_empty()
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || digits.starts_with('0')
+        {
             return Err(bad());
         }
         let n: u32 = digits.parse().map_err(|_| bad())?;
-        Ok(if local { Revision::local(n) } else { Revision::store(n) })
+        Ok(if local {
+            Revision::local(n)
+        } else {
+            Revision::store(n)
+        })
     }
 }
 

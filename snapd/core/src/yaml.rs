@@ -1,7 +1,7 @@
 //! Bytes to [`RawSnap`], with every resource the YAML layer may use capped.
 
 use crate::error::SnapYamlError;
-use crate::raw::RawSnap;
+use crate::raw::{RawEpoch, RawSnap};
 use serde_saphyr::options::{DuplicateKeyPolicy, MergeKeyPolicy};
 use serde_saphyr::{Budget, Options};
 
@@ -61,7 +61,40 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<RawSnap, SnapYamlError> {
             e.into_inner()
         })
     });
-    outcome.map_err(|e| SnapYamlError::parse(typed_err.unwrap_or_default(), e.to_string()))
+    let mut raw =
+        outcome.map_err(|e| SnapYamlError::parse(typed_err.unwrap_or_default(), e.to_string()))?;
+    restore_epoch_spelling(&mut raw, text);
+    Ok(raw)
+}
+
+/// snapd reads a short epoch as text, so `epoch: 01` is refused for its zero padding; the YAML
+/// layer has already turned such a plain scalar into a number, so take its spelling back from
+/// the source.
+fn restore_epoch_spelling(raw: &mut RawSnap, text: &str) {
+    let Some(epoch) = raw.epoch.as_mut() else {
+        return;
+    };
+    let RawEpoch::Short {
+        text: spelled,
+        typed: true,
+    } = &mut epoch.value
+    else {
+        return;
+    };
+    let span = epoch.referenced.span();
+    let (Some(start), Some(len)) = (span.byte_offset(), span.byte_len()) else {
+        return;
+    };
+    let source = usize::try_from(start)
+        .ok()
+        .zip(usize::try_from(len).ok())
+        .and_then(|(s, l)| text.get(s..s.checked_add(l)?));
+    if let Some(source) = source
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.starts_with('*'))
+    {
+        *spelled = source.to_owned();
+    }
 }
 
 /// Drops the placeholders serde_path_to_error uses where it has no key to name.
@@ -92,6 +125,19 @@ mod tests {
     }
 
     #[test]
+    fn epoch_numbers_keep_their_spelling() {
+        let short = |doc: &str| match decode(doc.as_bytes()).unwrap().epoch.unwrap().value {
+            RawEpoch::Short { text, .. } => text,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(short("epoch: 01\n"), "01");
+        assert_eq!(short("epoch: 1e3 # comment\n"), "1e3");
+        assert_eq!(short("epoch: 7\n"), "7");
+        assert_eq!(short("epoch: '2*'\n"), "2*");
+        assert_eq!(short("x: &e 010\nepoch: *e\n"), "8");
+    }
+
+    #[test]
     fn octal_socket_modes() {
         let raw =
             decode(b"apps:\n  a:\n    sockets:\n      s:\n        socket-mode: 0660\n").unwrap();
@@ -105,7 +151,10 @@ mod tests {
     fn type_errors_name_the_field() {
         let e = err("name: x\napps:\n  foo:\n    command: [a]\n");
         assert_eq!(e.path(), "apps.foo.command");
-        assert!(e.to_string().starts_with("cannot parse snap.yaml: apps.foo.command: "));
+        assert!(
+            e.to_string()
+                .starts_with("cannot parse snap.yaml: apps.foo.command: ")
+        );
         let e = err("apps:\n  foo:\n    command-chain: [a, {b: c}]\n");
         assert_eq!(e.path(), "apps.foo.command-chain[1]");
     }
@@ -113,7 +162,11 @@ mod tests {
     #[test]
     fn duplicate_keys_are_refused() {
         assert!(err("name: a\nname: b\n").reason().contains("duplicate"));
-        assert!(err("apps:\n  a: {}\n  a: {}\n").reason().contains("duplicate"));
+        assert!(
+            err("apps:\n  a: {}\n  a: {}\n")
+                .reason()
+                .contains("duplicate")
+        );
     }
 
     #[test]

@@ -3,9 +3,7 @@
 mod common;
 
 use common::{err, ok, refused_at};
-use snap_core::{
-    DaemonScope, DaemonType, InstallMode, RefreshMode, RestartCondition, StopMode,
-};
+use snap_core::{DaemonScope, DaemonType, InstallMode, RefreshMode, RestartCondition, StopMode};
 use std::time::Duration;
 
 #[test]
@@ -53,11 +51,23 @@ apps:
     assert_eq!(a.stop_command.as_deref(), Some("bin/stop"));
     assert_eq!(a.reload_command.as_deref(), Some("bin/reload"));
     assert_eq!(a.post_stop_command.as_deref(), Some("bin/post"));
-    assert_eq!(a.stop_timeout.unwrap().as_duration(), Some(Duration::from_secs(10)));
-    assert_eq!(a.start_timeout.unwrap().as_duration(), Some(Duration::from_secs(90)));
-    assert_eq!(a.watchdog_timeout.unwrap().as_duration(), Some(Duration::from_millis(500)));
+    assert_eq!(
+        a.stop_timeout.unwrap().as_duration(),
+        Some(Duration::from_secs(10))
+    );
+    assert_eq!(
+        a.start_timeout.unwrap().as_duration(),
+        Some(Duration::from_secs(90))
+    );
+    assert_eq!(
+        a.watchdog_timeout.unwrap().as_duration(),
+        Some(Duration::from_millis(500))
+    );
     assert_eq!(a.restart_condition, Some(RestartCondition::Never));
-    assert_eq!(a.restart_delay.unwrap().as_duration(), Some(Duration::from_secs(2)));
+    assert_eq!(
+        a.restart_delay.unwrap().as_duration(),
+        Some(Duration::from_secs(2))
+    );
     assert_eq!(a.success_exit_status, [42, 7]);
     assert_eq!(a.stop_mode, Some(StopMode::Sigusr1All));
     assert_eq!(a.refresh_mode, Some(RefreshMode::Endure));
@@ -95,7 +105,11 @@ fn daemon_values() {
         "invalid snap.yaml: apps.foo.daemon: unknown daemon type \"bogus\" \
          (expected simple, forking, oneshot, notify or dbus)"
     );
-    refused_at("apps:\n  a:\n    daemon-scope: user\n", "apps.a.daemon-scope", "only be set for daemons");
+    refused_at(
+        "apps:\n  a:\n    daemon-scope: user\n",
+        "apps.a.daemon-scope",
+        "only be set for daemons",
+    );
     refused_at(
         "apps:\n  a:\n    daemon: simple\n    daemon-scope: global\n",
         "apps.a.daemon-scope",
@@ -107,10 +121,26 @@ fn daemon_values() {
 fn app_names_and_command_characters() {
     refused_at("apps:\n  a_b:\n    command: x\n", "apps.a_b", "as app name");
     ok("apps:\n  Ab-1:\n    command: x\n");
-    refused_at("apps:\n  a:\n    command: bin/a 'x'\n", "apps.a.command", "contains illegal");
-    refused_at("apps:\n  a:\n    command: a\n    daemon: simple\n    stop-command: a;b\n", "apps.a.stop-command", "illegal");
-    refused_at("apps:\n  a:\n    bus-name: a\"b\n", "apps.a.bus-name", "illegal");
-    refused_at("apps:\n  a:\n    command-chain: [ok, 'a b']\n", "apps.a.command-chain[1]", "illegal");
+    refused_at(
+        "apps:\n  a:\n    command: bin/a 'x'\n",
+        "apps.a.command",
+        "contains illegal",
+    );
+    refused_at(
+        "apps:\n  a:\n    command: a\n    daemon: simple\n    stop-command: a;b\n",
+        "apps.a.stop-command",
+        "illegal",
+    );
+    refused_at(
+        "apps:\n  a:\n    bus-name: a\"b\n",
+        "apps.a.bus-name",
+        "illegal",
+    );
+    refused_at(
+        "apps:\n  a:\n    command-chain: [ok, 'a b']\n",
+        "apps.a.command-chain[1]",
+        "illegal",
+    );
 }
 
 #[test]
@@ -129,21 +159,51 @@ fn service_only_fields() {
             "slots:\n  dbus-slot:\n    interface: dbus\n    bus: system\n    name: org.x\napps:\n  a:\n    command: a\n    {field}: {value}\n"
         );
         let e = err(&body);
-        assert!(e.to_string().contains("only applicable to services"), "{field}: {e}");
+        assert!(
+            e.to_string().contains("only applicable to services"),
+            "{field}: {e}"
+        );
         assert_eq!(e.path(), format!("apps.a.{field}"));
     }
     // A zero duration counts as unset, as in snapd.
     ok("apps:\n  a:\n    command: a\n    stop-timeout: 0s\n");
-    refused_at("apps:\n  a:\n    daemon: simple\n    stop-timeout: -1s\n", "apps.a.stop-timeout", "cannot be negative");
-    refused_at("apps:\n  a:\n    daemon: simple\n    restart-delay: -1s\n", "apps.a.restart-delay", "cannot be negative");
-    refused_at("apps:\n  a:\n    daemon: simple\n    stop-timeout: 10\n", "apps.a.stop-timeout", "missing unit");
-    refused_at("apps:\n  a:\n    daemon: simple\n    timer: 25:00\n", "apps.a.timer", "timer has invalid format");
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    stop-timeout: -1s\n",
+        "apps.a.stop-timeout",
+        "cannot be negative",
+    );
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    restart-delay: -1s\n",
+        "apps.a.restart-delay",
+        "cannot be negative",
+    );
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    stop-timeout: 10\n",
+        "apps.a.stop-timeout",
+        "missing unit",
+    );
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    timer: 25:00\n",
+        "apps.a.timer",
+        "timer has invalid format",
+    );
 }
 
 #[test]
 fn restart_conditions() {
-    for c in ["never", "no", "on-success", "on-failure", "on-abnormal", "on-abort", "on-watchdog", "always"] {
-        ok(&format!("apps:\n  a:\n    daemon: simple\n    restart-condition: {c}\n"));
+    for c in [
+        "never",
+        "no",
+        "on-success",
+        "on-failure",
+        "on-abnormal",
+        "on-abort",
+        "on-watchdog",
+        "always",
+    ] {
+        ok(&format!(
+            "apps:\n  a:\n    daemon: simple\n    restart-condition: {c}\n"
+        ));
     }
     refused_at(
         "apps:\n  a:\n    daemon: simple\n    restart-condition: sometimes\n",
@@ -173,25 +233,59 @@ fn success_exit_status_range() {
 
 #[test]
 fn modes() {
-    refused_at("apps:\n  a:\n    stop-mode: sigterm\n", "apps.a.stop-mode", "only for services");
-    refused_at("apps:\n  a:\n    daemon: simple\n    stop-mode: sigkill\n", "apps.a.stop-mode", "invalid value");
-    refused_at("apps:\n  a:\n    install-mode: enable\n", "apps.a.install-mode", "only for services");
-    refused_at("apps:\n  a:\n    daemon: simple\n    install-mode: on\n", "apps.a.install-mode", "invalid value");
+    refused_at(
+        "apps:\n  a:\n    stop-mode: sigterm\n",
+        "apps.a.stop-mode",
+        "only for services",
+    );
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    stop-mode: sigkill\n",
+        "apps.a.stop-mode",
+        "invalid value",
+    );
+    refused_at(
+        "apps:\n  a:\n    install-mode: enable\n",
+        "apps.a.install-mode",
+        "only for services",
+    );
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    install-mode: on\n",
+        "apps.a.install-mode",
+        "invalid value",
+    );
     ok("apps:\n  a:\n    refresh-mode: ignore-running\n");
-    refused_at("apps:\n  a:\n    refresh-mode: endure\n", "apps.a.refresh-mode", "can only have value \"ignore-running\"");
+    refused_at(
+        "apps:\n  a:\n    refresh-mode: endure\n",
+        "apps.a.refresh-mode",
+        "can only have value \"ignore-running\"",
+    );
     refused_at(
         "apps:\n  a:\n    daemon: simple\n    refresh-mode: ignore-running\n",
         "apps.a.refresh-mode",
         "cannot be set to \"ignore-running\" for services",
     );
-    refused_at("apps:\n  a:\n    daemon: simple\n    refresh-mode: never\n", "apps.a.refresh-mode", "invalid value");
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    refresh-mode: never\n",
+        "apps.a.refresh-mode",
+        "invalid value",
+    );
 }
 
 #[test]
 fn ordering() {
-    ok("apps:\n  a:\n    daemon: simple\n    after: [b]\n  b:\n    daemon: simple\n    before: [a]\n");
-    refused_at("apps:\n  a:\n    after: [b]\n  b:\n    daemon: simple\n", "apps.a.after", "must be a service");
-    refused_at("apps:\n  a:\n    daemon: simple\n    after: [zz]\n", "apps.a.after", "missing application \"zz\"");
+    ok(
+        "apps:\n  a:\n    daemon: simple\n    after: [b]\n  b:\n    daemon: simple\n    before: [a]\n",
+    );
+    refused_at(
+        "apps:\n  a:\n    after: [b]\n  b:\n    daemon: simple\n",
+        "apps.a.after",
+        "must be a service",
+    );
+    refused_at(
+        "apps:\n  a:\n    daemon: simple\n    after: [zz]\n",
+        "apps.a.after",
+        "missing application \"zz\"",
+    );
     refused_at(
         "apps:\n  a:\n    daemon: simple\n    before: [b]\n  b:\n    command: b\n",
         "apps.a.before",
@@ -211,7 +305,9 @@ fn ordering() {
 
 #[test]
 fn sockets() {
-    let s = ok("apps:\n  a:\n    daemon: simple\n    plugs: [network-bind]\n    sockets:\n      s1:\n        listen-stream: $SNAP_DATA/s.sock\n        socket-mode: 0660\n      s2:\n        listen-stream: 127.0.0.1:8080\n");
+    let s = ok(
+        "apps:\n  a:\n    daemon: simple\n    plugs: [network-bind]\n    sockets:\n      s1:\n        listen-stream: $SNAP_DATA/s.sock\n        socket-mode: 0660\n      s2:\n        listen-stream: 127.0.0.1:8080\n",
+    );
     let a = &s.apps["a"];
     assert_eq!(a.sockets["s1"].socket_mode, Some(0o660));
     assert_eq!(a.sockets["s2"].listen_stream, "127.0.0.1:8080");
@@ -220,9 +316,13 @@ fn sockets() {
         "apps.a.sockets",
         "\"network-bind\" interface plug is required",
     );
-    ok("confinement: classic\napps:\n  a:\n    daemon: simple\n    sockets:\n      s1:\n        listen-stream: 8080\n");
+    ok(
+        "confinement: classic\napps:\n  a:\n    daemon: simple\n    sockets:\n      s1:\n        listen-stream: 8080\n",
+    );
     // An unscoped network-bind plug reaches every app.
-    ok("plugs:\n  network-bind:\napps:\n  a:\n    daemon: simple\n    sockets:\n      s1:\n        listen-stream: 8080\n");
+    ok(
+        "plugs:\n  network-bind:\napps:\n  a:\n    daemon: simple\n    sockets:\n      s1:\n        listen-stream: 8080\n",
+    );
     refused_at(
         "apps:\n  a:\n    daemon: simple\n    plugs: [network-bind]\n    sockets:\n      s1:\n        listen-stream: /run/x.sock\n",
         "apps.a.sockets.s1",
@@ -240,7 +340,9 @@ fn sockets() {
 #[test]
 fn activates_on() {
     let base = "slots:\n  dbus-svc:\n    interface: dbus\n    bus: system\n    name: org.example\n";
-    let s = ok(&format!("{base}apps:\n  a:\n    daemon: dbus\n    activates-on: [dbus-svc]\n  b:\n    command: b\n"));
+    let s = ok(&format!(
+        "{base}apps:\n  a:\n    daemon: dbus\n    activates-on: [dbus-svc]\n  b:\n    command: b\n"
+    ));
     assert_eq!(s.apps["a"].activates_on, ["dbus-svc"]);
     // Activation scopes the slot to the app.
     assert!(s.apps["a"].slots.contains("dbus-svc"));
@@ -251,7 +353,9 @@ fn activates_on() {
         "slot not found",
     );
     refused_at(
-        &format!("{base}apps:\n  a:\n    daemon: dbus\n    daemon-scope: user\n    activates-on: [dbus-svc]\n"),
+        &format!(
+            "{base}apps:\n  a:\n    daemon: dbus\n    daemon-scope: user\n    activates-on: [dbus-svc]\n"
+        ),
         "apps.a.activates-on",
         "does not match daemon-scope \"user\"",
     );
@@ -273,7 +377,11 @@ fn aliases_and_common_ids() {
         "apps.b.aliases",
         "as alias for both \"a\" and \"b\"",
     );
-    refused_at("apps:\n  a:\n    aliases: [_x]\n", "apps.a.aliases", "as alias name for app \"a\"");
+    refused_at(
+        "apps:\n  a:\n    aliases: [_x]\n",
+        "apps.a.aliases",
+        "as alias name for app \"a\"",
+    );
     refused_at(
         "apps:\n  a:\n    common-id: x\n  b:\n    common-id: x\n",
         "apps.b.common-id",

@@ -79,7 +79,10 @@ fn corpus_matches_snapd() {
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
     for listed in invalid.keys().chain(warnings.keys()) {
-        assert!(names.contains(listed), "expectation for missing file {listed}");
+        assert!(
+            names.contains(listed),
+            "expectation for missing file {listed}"
+        );
     }
 
     let ifaces = known_interfaces();
@@ -102,12 +105,12 @@ fn corpus_matches_snapd() {
                 Err(e) => failures.push(format!("{name}: install error {e:?} lacks {want:?}")),
                 Ok(()) => failures.push(format!("{name}: install checks unexpectedly passed")),
             },
-            (Some((stage, _)), Ok(_)) => {
-                failures.push(format!("{name}: unexpectedly valid (expected {stage} failure)"))
-            }
-            (Some((stage, _)), Err(e)) => {
-                failures.push(format!("{name}: expected an {stage} failure, got parse error {e}"))
-            }
+            (Some((stage, _)), Ok(_)) => failures.push(format!(
+                "{name}: unexpectedly valid (expected {stage} failure)"
+            )),
+            (Some((stage, _)), Err(e)) => failures.push(format!(
+                "{name}: expected an {stage} failure, got parse error {e}"
+            )),
             (None, Err(e)) => failures.push(format!("{name}: unexpectedly invalid: {e}")),
             (None, Ok(snap)) => {
                 if let Err(e) = install_checks(snap) {

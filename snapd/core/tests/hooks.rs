@@ -7,7 +7,9 @@ use snap_core::{parse_snap_yaml, validate};
 
 #[test]
 fn hook_fields() {
-    let s = ok("hooks:\n  install:\n    command-chain: [bin/chain]\n    environment:\n      A: b\n    plugs: [network]\n    slots: [s1]\n  configure:\n");
+    let s = ok(
+        "hooks:\n  install:\n    command-chain: [bin/chain]\n    environment:\n      A: b\n    plugs: [network]\n    slots: [s1]\n  configure:\n",
+    );
     let h = &s.hooks["install"];
     assert!(h.explicit);
     assert_eq!(h.command_chain, ["bin/chain"]);
@@ -27,7 +29,11 @@ fn unknown_hooks_are_ignored_like_snapd() {
 #[test]
 fn supported_hook_with_invalid_name() {
     // confdb view hooks take any suffix, but the name itself must still be a valid hook name.
-    refused_at("hooks:\n  change-view-Foo:\n", "hooks.change-view-Foo", "invalid hook name");
+    refused_at(
+        "hooks:\n  change-view-Foo:\n",
+        "hooks.change-view-Foo",
+        "invalid hook name",
+    );
     ok("hooks:\n  change-view-setup:\n  prepare-plug-foo:\n  connect-slot-x:\n");
 }
 

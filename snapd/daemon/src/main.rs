@@ -1,5 +1,6 @@
 //! `snapd`: the daemon. It owns the state, runs changes, and serves the REST API on
 //! `<root>/run/snapd.socket`.
+#![forbid(unsafe_code)]
 
 mod api;
 mod daemon;
@@ -35,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SNAPD_LOG").unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SNAPD_LOG").unwrap_or_else(|_| "info,backhand=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();

@@ -10,7 +10,7 @@ use snap_core::Revision;
 use snap_core::dirs::Dirs;
 use snap_state::{StateStore, Status};
 
-use crate::snapmgr::handlers::Env;
+use crate::snapmgr::handlers::{Env, snap_setup_of};
 use crate::snapmgr::model::all_snaps;
 use crate::snapmgr::setup::{SETUP_KEY, SnapSetup};
 
@@ -43,7 +43,7 @@ pub fn restore_mounts(store: &StateStore, env: &Env) -> anyhow::Result<()> {
             for t in st.change_tasks(chg.id()) {
                 if t.kind() == "mount-snap"
                     && t.status() == Status::Done
-                    && let Ok(Some(s)) = t.get::<SnapSetup>(SETUP_KEY)
+                    && let Ok(s) = snap_setup_of(&st, t.id())
                 {
                     wanted.insert((s.name, s.revision));
                 }

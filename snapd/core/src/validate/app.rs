@@ -37,7 +37,12 @@ fn set(t: Option<Timeout>) -> Option<Timeout> {
     t.filter(|t| t.nanos() != 0)
 }
 
-fn order_names(snap: &SnapYaml, c: &Ctx<'_>, field: &str, deps: &[String]) -> Result<(), SnapYamlError> {
+fn order_names(
+    snap: &SnapYaml,
+    c: &Ctx<'_>,
+    field: &str,
+    deps: &[String],
+) -> Result<(), SnapYamlError> {
     if !deps.is_empty() && !c.app.is_service() {
         return Err(c.err(field, "must be a service to define before/after ordering"));
     }
@@ -109,7 +114,10 @@ pub(super) fn validate_app(snap: &SnapYaml, app: &App) -> Result<(), SnapYamlErr
         app,
     };
     if app.daemon.is_none() && app.daemon_scope.is_some() {
-        return Err(c.err("daemon-scope", "\"daemon-scope\" can only be set for daemons"));
+        return Err(c.err(
+            "daemon-scope",
+            "\"daemon-scope\" can only be set for daemons",
+        ));
     }
     if naming::validate_app_name(&app.name).is_err() {
         return Err(c.err(
@@ -224,7 +232,8 @@ pub(super) fn validate_app(snap: &SnapYaml, app: &App) -> Result<(), SnapYamlErr
     }
     if let Some(timer) = &app.timer {
         c.service_only("timer", "timer")?;
-        validate_timer(timer).map_err(|e| c.err("timer", format!("timer has invalid format: {e}")))?;
+        validate_timer(timer)
+            .map_err(|e| c.err("timer", format!("timer has invalid format: {e}")))?;
     }
     Ok(())
 }

@@ -3,9 +3,12 @@
 use crate::error::{SnapYamlError, join};
 use crate::model::{SnapType, SnapYaml};
 
+/// An inclusive span of GPIO line numbers.
+type Span = (u32, u32);
+
 /// Inclusive line spans, e.g. `0,3-5`.
-fn parse_range(input: &str) -> Result<Vec<(u32, u32)>, String> {
-    let mut spans: Vec<(u32, u32)> = Vec::new();
+fn parse_range(input: &str) -> Result<Vec<Span>, String> {
+    let mut spans: Vec<Span> = Vec::new();
     for token in input.split(',') {
         let num = |s: &str| {
             s.parse::<u32>()
@@ -21,7 +24,9 @@ fn parse_range(input: &str) -> Result<Vec<(u32, u32)>, String> {
                 let start = num(a).ok_or_else(|| format!("invalid range span start {token:?}"))?;
                 let end = num(b).ok_or_else(|| format!("invalid range span end {token:?}"))?;
                 if end <= start {
-                    return Err(format!("invalid range span {token:?}: ends before it starts"));
+                    return Err(format!(
+                        "invalid range span {token:?}: ends before it starts"
+                    ));
                 }
                 (start, end)
             }
@@ -34,7 +39,7 @@ fn parse_range(input: &str) -> Result<Vec<(u32, u32)>, String> {
     Ok(spans)
 }
 
-fn span_text((a, b): (u32, u32)) -> String {
+fn span_text((a, b): Span) -> String {
     if a == b {
         a.to_string()
     } else {
@@ -48,8 +53,13 @@ pub(super) fn validate_gpio_chardev_slots(snap: &SnapYaml) -> Result<(), SnapYam
     if snap.snap_type != SnapType::Gadget {
         return Ok(());
     }
-    let mut entries: Vec<(&str, &str, Vec<(u32, u32)>)> = Vec::new();
-    for slot in snap.slots.values().filter(|s| s.interface == "gpio-chardev") {
+    // (chip, slot, spans)
+    let mut entries: Vec<(&str, &str, Vec<Span>)> = Vec::new();
+    for slot in snap
+        .slots
+        .values()
+        .filter(|s| s.interface == "gpio-chardev")
+    {
         let chips = slot.attr("source-chip").and_then(|v| v.as_string_list());
         let lines = slot.attr("lines").and_then(|v| v.as_str());
         let (Some(chips), Some(lines)) = (chips, lines) else {

@@ -130,7 +130,11 @@ pub(crate) fn validate_base(snap: &SnapYaml) -> Result<(), SnapYamlError> {
         ));
     }
     if base == "none" && (!snap.hooks.is_empty() || !snap.apps.is_empty()) {
-        let path = if snap.apps.is_empty() { "hooks" } else { "apps" };
+        let path = if snap.apps.is_empty() {
+            "hooks"
+        } else {
+            "apps"
+        };
         return Err(SnapYamlError::invalid(
             path,
             "cannot have apps or hooks with base \"none\"",

@@ -18,7 +18,11 @@ fn check_path(app: &App, path: &str) -> Result<(), String> {
     }
     let prefixes: &[&str] = match app.daemon_scope {
         Some(DaemonScope::System) => &["$SNAP_DATA/", "$SNAP_COMMON/", "$XDG_RUNTIME_DIR/"],
-        Some(DaemonScope::User) => &["$SNAP_USER_DATA/", "$SNAP_USER_COMMON/", "$XDG_RUNTIME_DIR/"],
+        Some(DaemonScope::User) => &[
+            "$SNAP_USER_DATA/",
+            "$SNAP_USER_COMMON/",
+            "$XDG_RUNTIME_DIR/",
+        ],
         None => {
             return Err(format!(
                 "invalid {FIELD:?}: cannot validate sockets for daemon-scope \"\""
@@ -78,7 +82,9 @@ pub(super) fn validate_socket(snap_name: &str, app: &App, sock: &Socket) -> Resu
             if addr.starts_with(&prefix) {
                 Ok(())
             } else {
-                Err(format!("path for {FIELD:?} must be prefixed with {prefix:?}"))
+                Err(format!(
+                    "path for {FIELD:?} must be prefixed with {prefix:?}"
+                ))
             }
         }
         Some(_) => check_net(addr),
@@ -112,17 +118,33 @@ mod tests {
         assert_eq!(check(sys, "$SNAP_DATA/sock"), Ok(()));
         assert_eq!(check(sys, "$SNAP_COMMON/a/sock"), Ok(()));
         assert_eq!(check(sys, "$XDG_RUNTIME_DIR/sock"), Ok(()));
-        assert!(check(sys, "/run/sock").unwrap_err().contains("system daemon sockets"));
+        assert!(
+            check(sys, "/run/sock")
+                .unwrap_err()
+                .contains("system daemon sockets")
+        );
         assert!(check(sys, "$SNAP_USER_DATA/sock").is_err());
-        assert!(check(sys, "$SNAP_DATA//sock").unwrap_err().contains("should be written as"));
+        assert!(
+            check(sys, "$SNAP_DATA//sock")
+                .unwrap_err()
+                .contains("should be written as")
+        );
     }
 
     #[test]
     fn user_paths() {
         let user = Some(DaemonScope::User);
         assert_eq!(check(user, "$SNAP_USER_COMMON/sock"), Ok(()));
-        assert!(check(user, "$SNAP_DATA/sock").unwrap_err().contains("user daemon sockets"));
-        assert!(check(None, "$SNAP_DATA/sock").unwrap_err().contains("daemon-scope \"\""));
+        assert!(
+            check(user, "$SNAP_DATA/sock")
+                .unwrap_err()
+                .contains("user daemon sockets")
+        );
+        assert!(
+            check(None, "$SNAP_DATA/sock")
+                .unwrap_err()
+                .contains("daemon-scope \"\"")
+        );
     }
 
     #[test]
@@ -137,7 +159,11 @@ mod tests {
         assert!(check(sys, "0").unwrap_err().contains("port number"));
         assert!(check(sys, "65536").is_err());
         assert!(check(sys, "+80").is_err());
-        assert!(check(sys, "0.0.0.0:80").unwrap_err().contains("must be one of"));
+        assert!(
+            check(sys, "0.0.0.0:80")
+                .unwrap_err()
+                .contains("must be one of")
+        );
         assert!(check(sys, "").unwrap_err().contains("is not defined"));
     }
 
@@ -149,10 +175,17 @@ mod tests {
             socket_mode: None,
         };
         let a = app(Some(DaemonScope::System));
-        assert!(validate_socket("s", &a, &sock).unwrap_err().contains("invalid socket name"));
+        assert!(
+            validate_socket("s", &a, &sock)
+                .unwrap_err()
+                .contains("invalid socket name")
+        );
         sock.name = "ok".into();
         sock.socket_mode = Some(0o1777);
-        assert_eq!(validate_socket("s", &a, &sock).unwrap_err(), "cannot use mode: 1777");
+        assert_eq!(
+            validate_socket("s", &a, &sock).unwrap_err(),
+            "cannot use mode: 1777"
+        );
         sock.socket_mode = Some(0o660);
         assert_eq!(validate_socket("s", &a, &sock), Ok(()));
     }

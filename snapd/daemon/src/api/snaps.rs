@@ -11,7 +11,7 @@ use snapd_api::{Response, kinds};
 use super::reply::{self, ApiResult, Reply, accepted, bad_request, internal, sync};
 use super::upload;
 use crate::daemon::Daemon;
-use crate::snapmgr::model::all_snaps;
+use crate::snapmgr::model::{Installed, SnapState, all_snaps};
 use crate::snapmgr::ops::{self, OpError};
 use crate::snapmgr::plan::{InstallFlags, Refusal};
 use crate::snapmgr::view::snap_object;
@@ -23,14 +23,16 @@ pub async fn list(State(d): State<Arc<Daemon>>, Query(q): Query<HashMap<String, 
         return Err(bad_request(format!("invalid select parameter: {select:?}")));
     }
     let wanted: Option<Vec<&str>> = q.get("snaps").filter(|s| !s.is_empty()).map(|s| s.split(',').collect());
-    let st = d.store.lock();
-    let snaps = all_snaps(&st).map_err(|e| internal(e.to_string()))?;
-    drop(st);
+    let snaps: Vec<(String, SnapState)> = {
+        let st = d.store.lock();
+        match &wanted {
+            // Decode only what was asked for: clients ask for one snap after each install.
+            Some(names) => names.iter().filter_map(|n| st.snap(n).map(|s| (n.to_string(), s))).collect(),
+            None => all_snaps(&st).map_err(|e| internal(e.to_string()))?.into_iter().collect(),
+        }
+    };
     let mut out = Vec::new();
     for (name, state) in &snaps {
-        if wanted.as_ref().is_some_and(|w| !w.contains(&name.as_str())) {
-            continue;
-        }
         if select == "enabled" && !state.active {
             continue;
         }
@@ -45,11 +47,9 @@ pub async fn list(State(d): State<Arc<Daemon>>, Query(q): Query<HashMap<String, 
 
 /// `GET /v2/snaps/{name}`.
 pub async fn one(State(d): State<Arc<Daemon>>, Path(name): Path<String>) -> ApiResult {
-    let st = d.store.lock();
-    let snaps = all_snaps(&st).map_err(|e| internal(e.to_string()))?;
-    let state = snaps.get(&name).ok_or_else(|| reply::snap_not_found(&name))?;
+    let state = d.store.lock().snap(&name).ok_or_else(|| reply::snap_not_found(&name))?;
     let info = state.current_info().ok_or_else(|| reply::snap_not_found(&name))?;
-    sync(serde_json::to_value(snap_object(&d.dirs, &name, state, info)).expect("snap serializes"))
+    sync(serde_json::to_value(snap_object(&d.dirs, &name, &state, info)).expect("snap serializes"))
 }
 
 #[derive(Deserialize)]

@@ -8,12 +8,12 @@ use std::sync::Arc;
 
 use snap_core::Revision;
 use snap_core::dirs::Dirs;
-use snap_state::{HandlerError, State, TaskContext, TaskRunner};
+use snap_state::{HandlerError, State, TaskContext, TaskId, TaskRunner};
 use snap_sys::{Mounter, remove_dir_all_if_exists, remove_if_exists, replace_symlink_atomically};
 
-use super::model::{RevisionInfo, SNAPS_KEY, SnapState, all_snaps, get_snap};
+use super::model::{RevisionInfo, SNAPS_KEY, SnapState, get_snap};
 use super::plan::check_base;
-use super::setup::{SETUP_KEY, SnapSetup};
+use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
 
 /// What handlers need from the daemon.
 pub struct Env {
@@ -27,10 +27,15 @@ pub struct Env {
 type Result<T = ()> = std::result::Result<T, HandlerError>;
 
 pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
+    let hooks = Arc::new(TestHooks::from_env());
     macro_rules! with_env {
         ($f:path) => {{
             let env = env.clone();
-            move |ctx: &TaskContext<'_>| $f(&env, ctx)
+            let hooks = hooks.clone();
+            move |ctx: &TaskContext<'_>| {
+                hooks.before(ctx)?;
+                $f(&env, ctx)
+            }
         }};
     }
     runner.add_handler_with_undo("prepare-snap", with_env!(prepare_snap), with_env!(undo_prepare_snap));
@@ -43,9 +48,64 @@ pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
     runner.add_handler("discard-snap", with_env!(discard_snap), None);
 }
 
+/// Fault injection for end-to-end tests, beside the state engine's crash points:
+/// `SNAPD_TEST_FAIL_TASK=kind[,kind...]` makes those tasks fail (their do handler only, so the
+/// change rolls back), and `SNAPD_TEST_TASK_DELAY=kind:ms[,...]` makes them take that long,
+/// so a test can act while a change is in progress.
+struct TestHooks {
+    fail: Vec<String>,
+    delay: Vec<(String, std::time::Duration)>,
+}
+
+impl TestHooks {
+    fn from_env() -> TestHooks {
+        let list = |var: &str| -> Vec<String> {
+            std::env::var(var)
+                .unwrap_or_default()
+                .split(',')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        TestHooks {
+            fail: list("SNAPD_TEST_FAIL_TASK"),
+            delay: list("SNAPD_TEST_TASK_DELAY")
+                .iter()
+                .filter_map(|s| {
+                    let (kind, ms) = s.split_once(':')?;
+                    Some((kind.to_owned(), std::time::Duration::from_millis(ms.parse().ok()?)))
+                })
+                .collect(),
+        }
+    }
+
+    fn before(&self, ctx: &TaskContext<'_>) -> Result {
+        if let Some((_, d)) = self.delay.iter().find(|(k, _)| k == ctx.kind()) {
+            std::thread::sleep(*d);
+        }
+        if !ctx.is_undo() && self.fail.iter().any(|k| k == ctx.kind()) {
+            return Err(HandlerError::error(format!("injected failure of {}", ctx.kind())));
+        }
+        Ok(())
+    }
+}
+
+/// The task's snap-setup, its own or the one of the task it points at.
 fn setup(ctx: &TaskContext<'_>) -> Result<SnapSetup> {
-    ctx.get::<SnapSetup>(SETUP_KEY)?
-        .ok_or_else(|| HandlerError::error("internal error: task has no snap-setup"))
+    ctx.with_state(|st| snap_setup_of(st, ctx.task_id()))
+}
+
+pub fn snap_setup_of(st: &State, task: TaskId) -> Result<SnapSetup> {
+    let missing = || HandlerError::error("internal error: task has no snap-setup");
+    let t = st.task(task).ok_or_else(missing)?;
+    if let Some(s) = t.get::<SnapSetup>(SETUP_KEY)? {
+        return Ok(s);
+    }
+    let holder: TaskId = t
+        .get::<String>(SETUP_TASK_KEY)?
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(missing)?;
+    st.task(holder).ok_or_else(missing)?.get::<SnapSetup>(SETUP_KEY)?.ok_or_else(missing)
 }
 
 fn fail(what: impl std::fmt::Display) -> impl FnOnce(snap_sys::SysError) -> HandlerError {
@@ -90,8 +150,7 @@ fn prerequisites(_env: &Env, ctx: &TaskContext<'_>) -> Result {
     let info = s.info.as_ref().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
     let snap_type = snap_core::SnapType::parse(&s.snap_type)
         .ok_or_else(|| HandlerError::error(format!("internal error: unknown snap type {:?}", s.snap_type)))?;
-    let installed = ctx.with_state(|st| all_snaps(st))?;
-    check_base(&s.name, snap_type, info.base.as_deref(), &installed).map_err(HandlerError::error)
+    ctx.with_state(|st| check_base(&s.name, snap_type, info.base.as_deref(), &*st)).map_err(HandlerError::error)
 }
 
 // ----- mount-snap: the blob, read-only, at /snap/NAME/REV -----

@@ -28,6 +28,43 @@ pub fn get_snap(st: &State, name: &str) -> Result<Option<SnapState>, StateError>
     st.get_entry(SNAPS_KEY, name)
 }
 
+/// Read access to the installed snaps for the install and remove checks, which decode only the
+/// entries they need: with hundreds of snaps installed, decoding all of them on every request
+/// would make each install slower than the last.
+pub trait Installed {
+    fn snap(&self, name: &str) -> Option<SnapState>;
+    /// Every snap; only for the rare checks that must look at all of them.
+    fn all(&self) -> BTreeMap<String, SnapState>;
+}
+
+impl Installed for State {
+    fn snap(&self, name: &str) -> Option<SnapState> {
+        get_snap(self, name).unwrap_or_else(|e| {
+            // Entries are written by this daemon only; one that does not decode was damaged on
+            // disk, and treating it as absent is the least harmful reading.
+            tracing::error!("cannot decode the state of snap {name}: {e}");
+            None
+        })
+    }
+
+    fn all(&self) -> BTreeMap<String, SnapState> {
+        all_snaps(self).unwrap_or_else(|e| {
+            tracing::error!("cannot decode the installed snaps: {e}");
+            BTreeMap::new()
+        })
+    }
+}
+
+impl Installed for BTreeMap<String, SnapState> {
+    fn snap(&self, name: &str) -> Option<SnapState> {
+        self.get(name).cloned()
+    }
+
+    fn all(&self) -> BTreeMap<String, SnapState> {
+        self.clone()
+    }
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]
 pub struct SnapState {

@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use snap_squashfs::{SnapFile, digest_file};
-use snap_state::{ChangeConflict, ChangeId, State, StateError, Timestamp};
+use snap_state::{ChangeConflict, ChangeId, State, StateError, TaskId, Timestamp};
 
-use super::model::{RevisionInfo, SnapState, all_snaps};
+use super::model::{Installed, RevisionInfo, SnapState};
 use super::plan::{InstallFlags, Refusal, TaskPlan, check_install, check_remove, install_tasks, remove_tasks};
-use super::setup::{SETUP_KEY, SnapSetup};
+use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
 use crate::daemon::Daemon;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,14 +45,14 @@ pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &Install
     let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
 
     let mut st = d.store.lock();
-    let installed = all_snaps(&st)?;
-    if installed.contains_key(&snap.name) {
+    let existing = st.snap(&snap.name);
+    if existing.is_some() {
         return Err(OpError::AlreadyInstalled(snap.name.clone()));
     }
-    check_install(&snap, flags, &installed)?;
+    check_install(&snap, flags, &*st)?;
     st.check_conflict(&snap.name).map_err(OpError::Conflict)?;
 
-    let rev = SnapState::next_local_revision(installed.get(&snap.name));
+    let rev = SnapState::next_local_revision(existing.as_ref());
     let info = RevisionInfo::from_yaml(&snap, rev, digest.size, digest.sha384, Timestamp::now().to_rfc3339());
     let setup = SnapSetup {
         name: snap.name.clone(),
@@ -67,7 +67,9 @@ pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &Install
     let summary = format!("Install {:?} snap from file {shown_path:?}", snap.name);
     let chg = new_change(&mut st, "install-snap", &summary, &[snap.name.as_str()])?;
     let lane = st.new_lane();
-    add_chain(&mut st, chg, lane, &install_tasks(&snap.name, shown_path, rev), |_| setup.clone())?;
+    // As snapd: the first task carries the snap-setup, the others point at it, so the change
+    // log does not repeat the snap's description in every task.
+    add_chain(&mut st, chg, lane, &install_tasks(&snap.name, shown_path, rev), |i, _| (i == 0).then(|| setup.clone()))?;
     st.change_mut(chg)
         .expect("just created")
         .set("api-data", &serde_json::json!({"snap-name": snap.name, "snap-names": [snap.name]}))?;
@@ -79,15 +81,11 @@ pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &Install
 /// not roll back the others.
 pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
     let mut st = d.store.lock();
-    let installed = all_snaps(&st)?;
+    let mut states = Vec::with_capacity(names.len());
     for name in names {
-        if !installed.contains_key(name) {
-            return Err(OpError::NotInstalled(name.clone()));
-        }
-        // A base may go only with the snaps that use it.
-        let mut others = installed.clone();
-        others.retain(|n, _| !names.contains(n) || n == name);
-        check_remove(name, &others)?;
+        let state = st.snap(name).ok_or_else(|| OpError::NotInstalled(name.clone()))?;
+        check_remove(name, names, &*st)?;
+        states.push(state);
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     st.check_conflict_many(&refs, None).map_err(OpError::Conflict)?;
@@ -96,12 +94,11 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
         many => format!("Remove snaps {}", many.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
     };
     let chg = new_change(&mut st, "remove-snap", &summary, &refs)?;
-    for name in names {
-        let state = &installed[name];
+    for (name, state) in names.iter().zip(&states) {
         let lane = st.new_lane();
         let plan = remove_tasks(name, state);
         let last_rev = state.current;
-        add_chain(&mut st, chg, lane, &plan, |t| SnapSetup {
+        add_chain(&mut st, chg, lane, &plan, |_, t| Some(SnapSetup {
             name: name.clone(),
             revision: t.revision,
             snap_type: state.snap_type.clone(),
@@ -110,7 +107,7 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
             classic: state.classic,
             info: None,
             last: t.revision == last_rev,
-        })?;
+        }))?;
     }
     st.change_mut(chg).expect("just created").set("api-data", &serde_json::json!({"snap-names": names}))?;
     st.commit()?;
@@ -123,23 +120,30 @@ fn new_change(st: &mut State, kind: &str, summary: &str, snaps: &[&str]) -> Resu
     Ok(chg)
 }
 
-/// Adds the planned tasks to the change as one chain in `lane`, each waiting for the one before.
+/// Adds the planned tasks to the change as one chain in `lane`, each waiting for the one
+/// before. A task `setup_for` gives no setup of its own points at the chain's first task.
 fn add_chain(
     st: &mut State,
     chg: ChangeId,
     lane: u64,
     plan: &[TaskPlan],
-    setup_for: impl Fn(&TaskPlan) -> SnapSetup,
+    setup_for: impl Fn(usize, &TaskPlan) -> Option<SnapSetup>,
 ) -> Result<(), StateError> {
+    let mut first: Option<TaskId> = None;
     let mut prev = None;
-    for t in plan {
+    for (i, t) in plan.iter().enumerate() {
         let id = st.new_task_in(chg, t.kind, &t.summary)?;
         let task = st.task_mut(id).expect("just created");
-        task.set(SETUP_KEY, &setup_for(t))?;
+        match (setup_for(i, t), first) {
+            (Some(setup), _) => task.set(SETUP_KEY, &setup)?,
+            (None, Some(f)) => task.set(SETUP_TASK_KEY, &f.to_string())?,
+            (None, None) => {}
+        }
         task.join_lane(lane);
         if let Some(p) = prev {
             st.wait_for(id, p)?;
         }
+        first.get_or_insert(id);
         prev = Some(id);
     }
     Ok(())

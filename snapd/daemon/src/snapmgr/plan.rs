@@ -1,11 +1,9 @@
 //! What installing or removing a snap takes: the checks that refuse it before anything
 //! happens, and the chain of tasks that does it. Pure: the handlers do the work.
 
-use std::collections::BTreeMap;
-
 use snap_core::{Confinement, Revision, SnapType, SnapYaml};
 
-use super::model::SnapState;
+use super::model::{Installed, SnapState};
 
 /// The options a caller asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -43,11 +41,7 @@ pub enum Refusal {
 }
 
 /// Checks an install against what is installed; `Ok` means a change may be created.
-pub fn check_install(
-    snap: &SnapYaml,
-    flags: &InstallFlags,
-    installed: &BTreeMap<String, SnapState>,
-) -> Result<(), Refusal> {
+pub fn check_install(snap: &SnapYaml, flags: &InstallFlags, installed: &impl Installed) -> Result<(), Refusal> {
     if !flags.dangerous && !flags.devmode {
         // No store assertions exist for an uploaded file; as snapd, only --dangerous (or
         // --devmode, which implies it) installs one.
@@ -62,20 +56,22 @@ pub fn check_install(
     check_base(&snap.name, snap.snap_type, snap.base.as_deref(), installed)
 }
 
-fn check_type_rules(snap: &SnapYaml, installed: &BTreeMap<String, SnapState>) -> Result<(), Refusal> {
-    let others_of = |t: &'static str| installed.iter().filter(move |(n, s)| s.snap_type == t && **n != snap.name);
+fn check_type_rules(snap: &SnapYaml, installed: &impl Installed) -> Result<(), Refusal> {
+    let other_of_type = |t: &str| {
+        installed
+            .all()
+            .into_iter()
+            .find(|(n, s)| s.snap_type == t && *n != snap.name)
+            .map(|(n, _)| n)
+    };
     match snap.snap_type {
         SnapType::Snapd if snap.name != "snapd" => Err(Refusal::SnapdName(snap.name.clone())),
-        SnapType::Os => match others_of("os").next() {
-            Some((other, _)) => Err(Refusal::TwoCores(snap.name.clone(), other.clone())),
+        SnapType::Os => match other_of_type("os") {
+            Some(other) => Err(Refusal::TwoCores(snap.name.clone(), other)),
             None => Ok(()),
         },
-        SnapType::Kernel if others_of("kernel").next().is_some() => {
-            Err(Refusal::ReplaceDeviceSnap { kind: "kernel" })
-        }
-        SnapType::Gadget if others_of("gadget").next().is_some() => {
-            Err(Refusal::ReplaceDeviceSnap { kind: "gadget" })
-        }
+        SnapType::Kernel if other_of_type("kernel").is_some() => Err(Refusal::ReplaceDeviceSnap { kind: "kernel" }),
+        SnapType::Gadget if other_of_type("gadget").is_some() => Err(Refusal::ReplaceDeviceSnap { kind: "gadget" }),
         _ => Ok(()),
     }
 }
@@ -97,12 +93,12 @@ pub fn check_base(
     name: &str,
     snap_type: SnapType,
     base: Option<&str>,
-    installed: &BTreeMap<String, SnapState>,
+    installed: &impl Installed,
 ) -> Result<(), Refusal> {
     let Some(base) = required_base(snap_type, base) else {
         return Ok(());
     };
-    match installed.get(&base) {
+    match installed.snap(&base) {
         Some(st) if st.snap_type == "base" || (base == "core" && st.snap_type == "os") => Ok(()),
         Some(st) => Err(Refusal::BaseNotABase {
             snap: name.to_owned(),
@@ -113,24 +109,29 @@ pub fn check_base(
     }
 }
 
-/// Checks a removal: a base still used by an installed snap stays.
-pub fn check_remove(name: &str, installed: &BTreeMap<String, SnapState>) -> Result<(), Refusal> {
-    for (other, st) in installed {
-        if other == name {
+/// Checks a removal: a base still used by an installed snap stays, unless that snap goes in
+/// the same change (`going`).
+pub fn check_remove(name: &str, going: &[String], installed: &impl Installed) -> Result<(), Refusal> {
+    // Only bases (and the legacy core) carry other snaps; nothing else needs the scan.
+    let is_base = installed
+        .snap(name)
+        .is_some_and(|s| s.snap_type == "base" || s.snap_type == "os");
+    if !is_base {
+        return Ok(());
+    }
+    for (other, st) in installed.all() {
+        if other == name || going.contains(&other) {
             continue;
         }
         let uses = st
             .current_info()
-            .map(|i| match i.base.as_deref() {
-                Some("none") => false,
-                Some("") | None => name == "core" && st.snap_type == "app",
-                Some(b) => b == name,
-            })
-            .unwrap_or(false);
+            .and_then(|i| SnapType::parse(&st.snap_type).map(|t| required_base(t, i.base.as_deref())))
+            .flatten()
+            .is_some_and(|b| b == name);
         if uses {
             return Err(Refusal::InUse {
                 name: name.to_owned(),
-                user: other.clone(),
+                user: other,
             });
         }
     }

@@ -10,6 +10,8 @@ use snap_core::Revision;
 use super::model::RevisionInfo;
 
 pub const SETUP_KEY: &str = "snap-setup";
+/// In the other tasks of a chain: the id of the task holding the snap-setup.
+pub const SETUP_TASK_KEY: &str = "snap-setup-task";
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "kebab-case")]

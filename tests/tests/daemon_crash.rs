@@ -1,0 +1,707 @@
+//! Crash safety end to end: the real daemon, aborted by `SNAPD_CRASH_AFTER_TASK` right after a
+//! task status became durable, then restarted without it. Whatever the boundary, the change is
+//! resumed (or its undo finished) and the system ends exactly as the change's outcome says:
+//! one mount and one loop device per installed revision, the right links, nothing left over.
+//!
+//! Every boundary is also run "with a reboot": after the crash every mount under the root is
+//! undone by hand (as after a power cut), so the daemon's start-up remounting is exercised with
+//! unfinished changes in every state.
+
+use std::fs;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use snap_tests::*;
+
+const BASE: &str = "crashbase";
+const APP: &str = "crashapp";
+/// Local revisions are `x1`, `x2`, ...; each snap here is installed once.
+const REV: &str = "x1";
+/// The state is rewritten by every change, and the API socket (which `tree` cannot read as a
+/// file) belongs to the running daemon: compare everything else.
+const SKIP: &[&str] = &[
+    "var/lib/snapd/state.json",
+    "var/lib/snapd/state.lock",
+    "run/snapd.socket",
+    "run/snapd-snap.socket",
+];
+/// Generous bound on one change after a restart (they take milliseconds).
+const CHANGE_LIMIT: Duration = Duration::from_secs(20);
+const SIGABRT: i32 = 6;
+
+/// A root with the base installed by a running, uninstrumented daemon.
+struct Fixture {
+    root: TestRoot,
+    _snaps: tempfile::TempDir,
+    app: PathBuf,
+    daemon: Daemon,
+    /// The tree right after the base was installed: what removing the app must give back.
+    after_base: std::collections::BTreeMap<PathBuf, String>,
+    logs: Vec<PathBuf>,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let root = TestRoot::new();
+        let snaps = tempfile::tempdir().unwrap();
+        let base = base_snap(snaps.path(), BASE);
+        let app = app_snap(snaps.path(), APP, "1.0", BASE);
+        let daemon = Daemon::start(&root, &[]);
+        let logs = vec![daemon.log.clone()];
+        ok(&root.snap(&["install", "--dangerous", base.to_str().unwrap()]));
+        let after_base = tree(root.path(), SKIP);
+        Fixture {
+            root,
+            _snaps: snaps,
+            app,
+            daemon,
+            after_base,
+            logs,
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.root.path()
+    }
+
+    fn snap(&self, args: &[&str]) -> std::process::Output {
+        self.root.snap(args)
+    }
+
+    /// Stops the running daemon cleanly and starts one with `env`.
+    fn restart(&mut self, env: &[(&str, &str)]) {
+        if self.daemon.child.is_some() {
+            let st = self.daemon.stop();
+            assert!(
+                st.success(),
+                "snapd did not stop cleanly: {st:?}\n{}",
+                self.daemon.log_text()
+            );
+        }
+        self.daemon = Daemon::start(&self.root, env);
+    }
+
+    /// Restarts the daemon with `env` (which arms a crash point), runs `snap args` and waits
+    /// for the daemon to abort at that point. Returns the crashed daemon's log.
+    fn crash(&mut self, env: &[(&str, &str)], args: &[&str], point: &str) -> String {
+        self.restart(env);
+        // The daemon may die before or after answering: either outcome of the CLI is fine.
+        let cli = self.snap(args);
+        let status = self.daemon.wait_exit();
+        let log = self.daemon.log_text();
+        assert_eq!(
+            status.signal(),
+            Some(SIGABRT),
+            "crash point {point} did not fire (exit {status:?})\ncli: {cli:?}\nlog:\n{log}"
+        );
+        let (kind, status) = point.split_once(':').unwrap();
+        assert!(
+            log.contains(&format!("({kind}) was persisted as {status}\n")),
+            "the daemon aborted elsewhere than at {point}:\n{log}"
+        );
+        // Keep the crashed daemon's log: the next start truncates the shared log file.
+        let kept = self
+            .path()
+            .with_extension(format!("crashed-{}.log", self.logs.len()));
+        fs::write(&kept, &log).unwrap();
+        self.logs.push(kept);
+        log
+    }
+
+    /// What a power cut leaves: no mount and no loop device under the root.
+    fn reboot_like(&self) {
+        assert!(
+            self.daemon.child.is_none(),
+            "the daemon must be dead before a reboot"
+        );
+        unmount_all_under(self.path());
+        let (mounts, loops) = leaks(self.path());
+        assert!(
+            mounts.is_empty() && loops.is_empty(),
+            "after unmounting all: {mounts:?} {loops:?}"
+        );
+    }
+
+    /// The newest change of `kind` about the app, waited for until ready.
+    fn last_change_ready(&self, kind: &str) -> serde_json::Value {
+        let changes = all_changes(&self.root);
+        let chg = app_change(&changes, kind)
+            .unwrap_or_else(|| panic!("no {kind} change of {APP}: {changes:#?}"));
+        let id = chg["id"].as_str().unwrap();
+        wait_change_ready(&self.root, id, CHANGE_LIMIT)
+    }
+
+    fn blob(&self) -> PathBuf {
+        self.path()
+            .join(format!("var/lib/snapd/snaps/{APP}_{REV}.snap"))
+    }
+
+    fn mounts_of_app(&self) -> Vec<PathBuf> {
+        let dir = fs::canonicalize(self.path())
+            .unwrap()
+            .join("snap")
+            .join(APP);
+        snap_sys::mounts_under(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.mount_point)
+            .collect()
+    }
+
+    fn loops_of_app(&self) -> Vec<snap_sys::LoopInfo> {
+        let blob_dir = fs::canonicalize(self.path())
+            .unwrap()
+            .join("var/lib/snapd/snaps");
+        let prefix = format!("{APP}_");
+        snap_sys::loops_backed_by(&blob_dir)
+            .into_iter()
+            .filter(|l| {
+                l.backing_file
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&prefix))
+            })
+            .collect()
+    }
+
+    /// The app is installed, exactly once, and usable.
+    fn assert_app_installed(&self) {
+        let root = self.path();
+        let list = ok(&self.snap(&["list"]));
+        assert!(
+            list.lines()
+                .any(|l| l.split_whitespace().next() == Some(APP)),
+            "{APP} not listed:\n{list}"
+        );
+        let info = api_get(&self.root, &format!("/v2/snaps/{APP}"));
+        assert_eq!(info["result"]["revision"], REV, "{info:#}");
+
+        let mount_point = fs::canonicalize(root)
+            .unwrap()
+            .join("snap")
+            .join(APP)
+            .join(REV);
+        assert_eq!(
+            self.mounts_of_app(),
+            vec![mount_point.clone()],
+            "mounts of {APP}"
+        );
+        assert!(
+            mount_point.join("meta/snap.yaml").is_file(),
+            "the mount shows no snap"
+        );
+        assert!(
+            mount_point.join("bin/run").is_file(),
+            "the mount shows no app"
+        );
+
+        for link in [
+            root.join("snap").join(APP).join("current"),
+            root.join("var/snap").join(APP).join("current"),
+        ] {
+            assert_eq!(
+                fs::read_link(&link).ok(),
+                Some(PathBuf::from(REV)),
+                "{}",
+                link.display()
+            );
+        }
+        let wrapper = root.join("snap/bin").join(APP);
+        let target =
+            fs::read_link(&wrapper).unwrap_or_else(|e| panic!("{}: {e}", wrapper.display()));
+        assert_eq!(
+            target.file_name().unwrap(),
+            "snap",
+            "wrapper {} -> {}",
+            wrapper.display(),
+            target.display()
+        );
+        assert!(
+            target.is_file(),
+            "wrapper target {} missing",
+            target.display()
+        );
+        assert!(root.join("var/snap").join(APP).join(REV).is_dir());
+        assert!(root.join("var/snap").join(APP).join("common").is_dir());
+
+        let uploads: Vec<_> = fs::read_dir(root.join("var/lib/snapd/uploads"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(uploads.is_empty(), "stray uploads: {uploads:?}");
+        let blob = fs::canonicalize(self.blob()).expect("the app's blob");
+        let loops = self.loops_of_app();
+        assert_eq!(loops.len(), 1, "loop devices of {APP}: {loops:?}");
+        assert_eq!(loops[0].backing_file, blob);
+        assert!(!loops[0].deleted, "{loops:?}");
+    }
+
+    /// Nothing of the app is left: the tree is the one right after the base was installed.
+    fn assert_app_gone(&self) {
+        let list = ok(&self.snap(&["list"]));
+        assert!(
+            !list
+                .lines()
+                .any(|l| l.split_whitespace().next() == Some(APP)),
+            "{APP} still listed:\n{list}"
+        );
+        assert_eq!(
+            self.mounts_of_app(),
+            Vec::<PathBuf>::new(),
+            "mounts of {APP}"
+        );
+        // An auto-clearing loop may take a moment to go after its unmount.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.loops_of_app().is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(
+            self.loops_of_app().is_empty(),
+            "loops of {APP}: {:?}",
+            self.loops_of_app()
+        );
+        assert_trees_equal(&self.after_base, &tree(self.path(), SKIP));
+    }
+
+    /// Removes the base too: the root must then hold no mount and no loop device at all.
+    fn finish_clean(mut self) {
+        ok(&self.snap(&["remove", BASE]));
+        let (mounts, loops) = leaks(self.path());
+        assert!(mounts.is_empty(), "leaked mounts: {mounts:?}");
+        assert!(loops.is_empty(), "leaked loop devices: {loops:?}");
+        let st = self.daemon.stop();
+        assert!(
+            st.success(),
+            "snapd did not stop cleanly: {st:?}\n{}",
+            self.daemon.log_text()
+        );
+        for log in &self.logs {
+            let _ = fs::remove_file(log);
+        }
+    }
+}
+
+/// The newest change of `kind` whose summary names the app.
+fn app_change<'a>(changes: &'a [serde_json::Value], kind: &str) -> Option<&'a serde_json::Value> {
+    changes.iter().rev().find(|c| {
+        c["kind"] == kind
+            && c["summary"]
+                .as_str()
+                .is_some_and(|s| s.contains(&format!("{APP:?}")))
+    })
+}
+
+/// Like `assert_eq!` on two trees, but names only the entries that differ.
+fn assert_trees_equal(
+    want: &std::collections::BTreeMap<PathBuf, String>,
+    got: &std::collections::BTreeMap<PathBuf, String>,
+) {
+    if want == got {
+        return;
+    }
+    let mut diff = String::new();
+    for (p, v) in want {
+        match got.get(p) {
+            None => diff.push_str(&format!("  missing   {}: {v}\n", p.display())),
+            Some(g) if g != v => {
+                diff.push_str(&format!("  changed   {}: {v} => {g}\n", p.display()))
+            }
+            _ => {}
+        }
+    }
+    for (p, v) in got {
+        if !want.contains_key(p) {
+            diff.push_str(&format!("  left over {}: {v}\n", p.display()));
+        }
+    }
+    panic!("the tree differs from the one before the app was installed:\n{diff}");
+}
+
+fn task_statuses(chg: &serde_json::Value) -> Vec<(String, String)> {
+    chg["tasks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tasks: {chg:#}"))
+        .iter()
+        .map(|t| {
+            (
+                t["kind"].as_str().unwrap().to_owned(),
+                t["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn statuses(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(k, s)| ((*k).to_owned(), (*s).to_owned()))
+        .collect()
+}
+
+const INSTALL_DONE: &[(&str, &str)] = &[
+    ("prepare-snap", "Done"),
+    ("prerequisites", "Done"),
+    ("mount-snap", "Done"),
+    ("copy-snap-data", "Done"),
+    ("link-snap", "Done"),
+];
+
+fn install_args(fx: &Fixture) -> Vec<String> {
+    [
+        "install",
+        "--dangerous",
+        "--no-wait",
+        fx.app.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// Case 1: crash at `point` while installing the app; the restarted daemon completes it.
+fn crash_during_install(point: &str, reboot: bool) {
+    let mut fx = Fixture::new();
+    let args = install_args(&fx);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let log = fx.crash(&[("SNAPD_CRASH_AFTER_TASK", point)], &args, point);
+    if reboot {
+        fx.reboot_like();
+    }
+    fx.restart(&[]);
+    let chg = fx.last_change_ready("install-snap");
+    assert_eq!(
+        chg["status"], "Done",
+        "install after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}"
+    );
+    assert_eq!(task_statuses(&chg), statuses(INSTALL_DONE));
+    fx.assert_app_installed();
+
+    ok(&fx.snap(&["remove", APP]));
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// Case 2: crash at `point` while removing the app; the restarted daemon completes it.
+fn crash_during_remove(point: &str, reboot: bool) {
+    let mut fx = Fixture::new();
+    ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
+    fx.assert_app_installed();
+    let log = fx.crash(
+        &[("SNAPD_CRASH_AFTER_TASK", point)],
+        &["remove", "--no-wait", APP],
+        point,
+    );
+    if reboot {
+        fx.reboot_like();
+    }
+    fx.restart(&[]);
+    let chg = fx.last_change_ready("remove-snap");
+    assert_eq!(
+        chg["status"], "Done",
+        "remove after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}"
+    );
+    assert_eq!(
+        task_statuses(&chg),
+        statuses(&[
+            ("unlink-snap", "Done"),
+            ("clear-snap", "Done"),
+            ("discard-snap", "Done")
+        ])
+    );
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// Case 3: link-snap fails, and the daemon crashes at `point` while undoing the install; the
+/// restarted daemon (without either variable) finishes the undo.
+fn crash_during_undo(point: &str, reboot: bool) {
+    let mut fx = Fixture::new();
+    let args = install_args(&fx);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let log = fx.crash(
+        &[
+            ("SNAPD_TEST_FAIL_TASK", "link-snap"),
+            ("SNAPD_CRASH_AFTER_TASK", point),
+        ],
+        &args,
+        point,
+    );
+    if reboot {
+        fx.reboot_like();
+    }
+    fx.restart(&[]);
+    let chg = fx.last_change_ready("install-snap");
+    assert_eq!(
+        chg["status"], "Error",
+        "undo after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}"
+    );
+    assert!(
+        chg["err"]
+            .as_str()
+            .unwrap_or("")
+            .contains("injected failure of link-snap"),
+        "{chg:#}"
+    );
+    assert_eq!(
+        task_statuses(&chg),
+        statuses(&[
+            ("prepare-snap", "Undone"),
+            // No undo handler: it stays Done, as in snapd.
+            ("prerequisites", "Done"),
+            ("mount-snap", "Undone"),
+            ("copy-snap-data", "Undone"),
+            ("link-snap", "Error"),
+        ])
+    );
+    let uploads = fs::read_dir(fx.path().join("var/lib/snapd/uploads"))
+        .unwrap()
+        .count();
+    assert_eq!(uploads, 0, "stray uploads");
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+macro_rules! crash_cases {
+    ($scenario:ident: $($name:ident => $point:literal,)*) => {
+        mod $scenario {
+            $(
+                #[test]
+                fn $name() {
+                    super::$scenario($point, false);
+                }
+            )*
+            mod after_reboot {
+                $(
+                    #[test]
+                    fn $name() {
+                        super::super::$scenario($point, true);
+                    }
+                )*
+            }
+        }
+    };
+}
+
+crash_cases! { crash_during_install:
+    prepare_snap_doing => "prepare-snap:Doing",
+    prepare_snap_done => "prepare-snap:Done",
+    prerequisites_doing => "prerequisites:Doing",
+    prerequisites_done => "prerequisites:Done",
+    mount_snap_doing => "mount-snap:Doing",
+    mount_snap_done => "mount-snap:Done",
+    copy_snap_data_doing => "copy-snap-data:Doing",
+    copy_snap_data_done => "copy-snap-data:Done",
+    link_snap_doing => "link-snap:Doing",
+    link_snap_done => "link-snap:Done",
+}
+
+crash_cases! { crash_during_remove:
+    unlink_snap_doing => "unlink-snap:Doing",
+    unlink_snap_done => "unlink-snap:Done",
+    clear_snap_doing => "clear-snap:Doing",
+    clear_snap_done => "clear-snap:Done",
+    discard_snap_doing => "discard-snap:Doing",
+    discard_snap_done => "discard-snap:Done",
+}
+
+crash_cases! { crash_during_undo:
+    link_snap_error => "link-snap:Error",
+    copy_snap_data_undoing => "copy-snap-data:Undoing",
+    copy_snap_data_undone => "copy-snap-data:Undone",
+    mount_snap_undoing => "mount-snap:Undoing",
+    mount_snap_undone => "mount-snap:Undone",
+    prepare_snap_undoing => "prepare-snap:Undoing",
+    prepare_snap_undone => "prepare-snap:Undone",
+}
+
+/// Case 4: a fully installed app survives a hard kill and a reboot: the daemon remounts it at
+/// start, and removing it afterwards still leaves nothing behind.
+#[test]
+fn killed_daemon_remounts_after_reboot() {
+    let mut fx = Fixture::new();
+    ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
+    fx.assert_app_installed();
+    let mut child = fx.daemon.child.take().unwrap();
+    child.kill().unwrap();
+    let st = child.wait().unwrap();
+    assert_eq!(st.signal(), Some(9), "{st:?}");
+    fx.reboot_like();
+    assert!(
+        !fx.path()
+            .join("snap")
+            .join(APP)
+            .join(REV)
+            .join("meta")
+            .exists()
+    );
+
+    fx.restart(&[]);
+    fx.assert_app_installed();
+    let base_mount = fs::canonicalize(fx.path())
+        .unwrap()
+        .join("snap")
+        .join(BASE)
+        .join("x1");
+    assert!(
+        snap_sys::is_mount_point(&base_mount).unwrap(),
+        "the base is not remounted"
+    );
+
+    ok(&fx.snap(&["remove", APP]));
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// Every boundary at once: the daemon is armed to crash at any status a task may reach.
+const EVERY_BOUNDARY: &str = "*:Doing,*:Done,*:Undoing,*:Undone,*:Error";
+
+/// Runs `snap args` under a daemon that aborts at every task boundary, restarting it (armed the
+/// same way, so each run gets exactly one step further) until the app's change of `kind` is
+/// ready; every second crash is followed by a reboot. Leaves a clean daemon running and returns
+/// the crash messages, in order.
+fn crash_at_every_boundary(
+    fx: &mut Fixture,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+    kind: &str,
+) -> Vec<String> {
+    let mut env = vec![("SNAPD_CRASH_AFTER_TASK", EVERY_BOUNDARY)];
+    env.extend_from_slice(extra_env);
+    fx.restart(&env);
+    let _ = fx.snap(args);
+    let mut crashes: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "the change did not finish; crashes so far: {crashes:#?}"
+        );
+        let exited = fx.daemon.child.as_mut().unwrap().try_wait().unwrap();
+        if let Some(status) = exited {
+            fx.daemon.child = None;
+            let log = fx.daemon.log_text();
+            assert_eq!(
+                status.signal(),
+                Some(SIGABRT),
+                "exit {status:?} after {crashes:#?}\n{log}"
+            );
+            let line = log
+                .lines()
+                .find(|l| l.starts_with("SNAPD_CRASH_AFTER_TASK: crashing after task"))
+                .unwrap_or_else(|| panic!("aborted without reaching a crash point:\n{log}"));
+            crashes.push(line.to_owned());
+            assert!(
+                crashes.len() <= 30,
+                "no progress between crashes: {crashes:#?}"
+            );
+            if crashes.len() % 2 == 0 {
+                fx.reboot_like();
+            }
+            // Armed, it may well crash again before it serves anything.
+            fx.daemon = start_daemon_may_crash(&fx.root, &env);
+            continue;
+        }
+        // Alive: done once the change is ready (the daemon may die under this request).
+        if let Ok(resp) = try_api_get(&fx.root, "/v2/changes?select=all")
+            && let Some(list) = resp["result"].as_array()
+            && app_change(list, kind).is_some_and(|c| c["ready"] == true)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    fx.restart(&[]);
+    crashes
+}
+
+/// Each task of the chain was the one named at some crash. (A checkpoint that records one task
+/// done and the next one started names only the first, so the count of crashes depends on
+/// which handlers commit their own `Done`; the kinds do not.)
+fn assert_every_task_crashed(crashes: &[String], kinds: &[&str]) {
+    assert!(crashes.len() >= kinds.len(), "{crashes:#?}");
+    for kind in kinds {
+        assert!(crashes.iter().any(|c| c.contains(&format!("({kind}) was persisted as"))), "no crash at {kind}: {crashes:#?}");
+    }
+}
+
+/// One crash after every step of an install, with reboots in between.
+#[test]
+fn install_survives_a_crash_at_every_boundary() {
+    let mut fx = Fixture::new();
+    let args = install_args(&fx);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let crashes = crash_at_every_boundary(&mut fx, &[], &args, "install-snap");
+    assert_every_task_crashed(&crashes, &["prepare-snap", "prerequisites", "mount-snap", "copy-snap-data", "link-snap"]);
+    let chg = fx.last_change_ready("install-snap");
+    assert_eq!(chg["status"], "Done", "{chg:#}\n{crashes:#?}");
+    assert_eq!(task_statuses(&chg), statuses(INSTALL_DONE));
+    fx.assert_app_installed();
+    ok(&fx.snap(&["remove", APP]));
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// One crash after every step of a remove, with reboots in between.
+#[test]
+fn remove_survives_a_crash_at_every_boundary() {
+    let mut fx = Fixture::new();
+    ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
+    let crashes =
+        crash_at_every_boundary(&mut fx, &[], &["remove", "--no-wait", APP], "remove-snap");
+    assert_every_task_crashed(&crashes, &["unlink-snap", "clear-snap", "discard-snap"]);
+    let chg = fx.last_change_ready("remove-snap");
+    assert_eq!(chg["status"], "Done", "{chg:#}\n{crashes:#?}");
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// One crash after every step of a failing install and of its undo, with reboots in between.
+#[test]
+fn undo_survives_a_crash_at_every_boundary() {
+    let mut fx = Fixture::new();
+    let args = install_args(&fx);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let crashes = crash_at_every_boundary(
+        &mut fx,
+        &[("SNAPD_TEST_FAIL_TASK", "link-snap")],
+        &args,
+        "install-snap",
+    );
+    for undone in ["copy-snap-data", "mount-snap", "prepare-snap"] {
+        assert!(
+            crashes
+                .iter()
+                .any(|c| c.contains(&format!("({undone}) was persisted as Undone"))),
+            "no crash after undoing {undone}: {crashes:#?}"
+        );
+    }
+    let chg = fx.last_change_ready("install-snap");
+    assert_eq!(chg["status"], "Error", "{chg:#}\n{crashes:#?}");
+    assert!(
+        chg["err"]
+            .as_str()
+            .unwrap_or("")
+            .contains("injected failure of link-snap"),
+        "{chg:#}"
+    );
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// Uploads spooled by a daemon that died before a change took them over (or mid-write) are
+/// deleted at the next start.
+#[test]
+fn stale_uploads_are_deleted_at_start() {
+    let mut fx = Fixture::new();
+    let st = fx.daemon.stop();
+    assert!(st.success(), "{st:?}");
+    let uploads = fx.path().join("var/lib/snapd/uploads");
+    fs::copy(&fx.app, uploads.join("1234-5678-0.snap")).unwrap();
+    fs::write(uploads.join("1234-5678-1.snap"), b"hsqs half a").unwrap();
+    fx.restart(&[]);
+    let left: Vec<_> = fs::read_dir(&uploads)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "stale uploads kept: {left:?}");
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
