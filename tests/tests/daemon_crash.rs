@@ -29,6 +29,7 @@ const SKIP: &[&str] = &[
 /// Generous bound on one change after a restart (they take milliseconds).
 const CHANGE_LIMIT: Duration = Duration::from_secs(20);
 const SIGABRT: i32 = 6;
+const CRASH_ENV: &str = "SNAPD_CRASH_AFTER_TASK";
 
 /// A root with the base installed by a running, uninstrumented daemon.
 struct Fixture {
@@ -82,18 +83,48 @@ impl Fixture {
         self.daemon = Daemon::start(&self.root, env);
     }
 
-    /// Restarts the daemon with `env` (which arms a crash point), runs `snap args` and waits
-    /// for the daemon to abort at that point. Returns the crashed daemon's log.
+    /// Restarts the daemon with `env` and the crash point `point` armed, runs `snap args` and
+    /// waits for the daemon to abort there. Returns the crashed daemon's log.
+    ///
+    /// `KIND:STARTED>ENDED` (e.g. `mount-snap:Doing>Done`) stands for a death after a handler's
+    /// effects but before its end was recorded, which no crash point gives: crash at
+    /// KIND:STARTED and save that state.json, let the handler run up to a crash at KIND:ENDED,
+    /// and put the saved state.json back. The restarted daemon then finds KIND still STARTED
+    /// with its work already done on disk, and must run it again.
     fn crash(&mut self, env: &[(&str, &str)], args: &[&str], point: &str) -> String {
-        self.restart(env);
+        let (first, replay_end) = match point.split_once('>') {
+            Some((a, b)) => (a, Some(b)),
+            None => (point, None),
+        };
+        let mut armed = env.to_vec();
+        armed.push((CRASH_ENV, first));
+        self.restart(&armed);
         // The daemon may die before or after answering: either outcome of the CLI is fine.
         let cli = self.snap(args);
+        let mut log = self.expect_abort(first, &format!("cli: {cli:?}"));
+        if let Some(end) = replay_end {
+            let kind = first.split_once(':').unwrap().0;
+            let second = format!("{kind}:{end}");
+            let state = self.path().join("var/lib/snapd/state.json");
+            let saved = fs::read(&state).unwrap();
+            let mut armed = env.to_vec();
+            armed.push((CRASH_ENV, &second));
+            // Armed, it may crash before it serves anything.
+            self.daemon = start_daemon_may_crash(&self.root, &armed);
+            log = self.expect_abort(&second, "replaying");
+            fs::write(&state, saved).unwrap();
+        }
+        log
+    }
+
+    /// Waits for the daemon to abort at `point` (`KIND:STATUS`); returns its log.
+    fn expect_abort(&mut self, point: &str, context: &str) -> String {
         let status = self.daemon.wait_exit();
         let log = self.daemon.log_text();
         assert_eq!(
             status.signal(),
             Some(SIGABRT),
-            "crash point {point} did not fire (exit {status:?})\ncli: {cli:?}\nlog:\n{log}"
+            "crash point {point} did not fire (exit {status:?})\n{context}\nlog:\n{log}"
         );
         let (kind, status) = point.split_once(':').unwrap();
         assert!(
@@ -101,9 +132,7 @@ impl Fixture {
             "the daemon aborted elsewhere than at {point}:\n{log}"
         );
         // Keep the crashed daemon's log: the next start truncates the shared log file.
-        let kept = self
-            .path()
-            .with_extension(format!("crashed-{}.log", self.logs.len()));
+        let kept = self.path().with_extension(format!("crashed-{}.log", self.logs.len()));
         fs::write(&kept, &log).unwrap();
         self.logs.push(kept);
         log
@@ -361,7 +390,7 @@ fn crash_during_install(point: &str, reboot: bool) {
     let mut fx = Fixture::new();
     let args = install_args(&fx);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let log = fx.crash(&[("SNAPD_CRASH_AFTER_TASK", point)], &args, point);
+    let log = fx.crash(&[], &args, point);
     if reboot {
         fx.reboot_like();
     }
@@ -384,11 +413,7 @@ fn crash_during_remove(point: &str, reboot: bool) {
     let mut fx = Fixture::new();
     ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
     fx.assert_app_installed();
-    let log = fx.crash(
-        &[("SNAPD_CRASH_AFTER_TASK", point)],
-        &["remove", "--no-wait", APP],
-        point,
-    );
+    let log = fx.crash(&[], &["remove", "--no-wait", APP], point);
     if reboot {
         fx.reboot_like();
     }
@@ -416,14 +441,7 @@ fn crash_during_undo(point: &str, reboot: bool) {
     let mut fx = Fixture::new();
     let args = install_args(&fx);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let log = fx.crash(
-        &[
-            ("SNAPD_TEST_FAIL_TASK", "link-snap"),
-            ("SNAPD_CRASH_AFTER_TASK", point),
-        ],
-        &args,
-        point,
-    );
+    let log = fx.crash(&[("SNAPD_TEST_FAIL_TASK", "link-snap")], &args, point);
     if reboot {
         fx.reboot_like();
     }
@@ -491,6 +509,12 @@ crash_cases! { crash_during_install:
     copy_snap_data_done => "copy-snap-data:Done",
     link_snap_doing => "link-snap:Doing",
     link_snap_done => "link-snap:Done",
+    // Killed after the handler's work, before its Done was recorded: it runs again.
+    prepare_snap_redone => "prepare-snap:Doing>Done",
+    prerequisites_redone => "prerequisites:Doing>Done",
+    mount_snap_redone => "mount-snap:Doing>Done",
+    copy_snap_data_redone => "copy-snap-data:Doing>Done",
+    link_snap_redone => "link-snap:Doing>Done",
 }
 
 crash_cases! { crash_during_remove:
@@ -500,6 +524,9 @@ crash_cases! { crash_during_remove:
     clear_snap_done => "clear-snap:Done",
     discard_snap_doing => "discard-snap:Doing",
     discard_snap_done => "discard-snap:Done",
+    unlink_snap_redone => "unlink-snap:Doing>Done",
+    clear_snap_redone => "clear-snap:Doing>Done",
+    discard_snap_redone => "discard-snap:Doing>Done",
 }
 
 crash_cases! { crash_during_undo:
@@ -510,6 +537,9 @@ crash_cases! { crash_during_undo:
     mount_snap_undone => "mount-snap:Undone",
     prepare_snap_undoing => "prepare-snap:Undoing",
     prepare_snap_undone => "prepare-snap:Undone",
+    copy_snap_data_reundone => "copy-snap-data:Undoing>Undone",
+    mount_snap_reundone => "mount-snap:Undoing>Undone",
+    prepare_snap_reundone => "prepare-snap:Undoing>Undone",
 }
 
 /// Case 4: a fully installed app survives a hard kill and a reboot: the daemon remounts it at
