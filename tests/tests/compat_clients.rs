@@ -254,7 +254,6 @@ fn debian_snap_client_drives_the_daemon() {
 /// turns it into `"<file>" does not contain an unpacked snap.` plus a hint to run
 /// `snapcraft prime` and `snap try`, which is wrong for a corrupt file.
 #[test]
-#[ignore = "BUG: a corrupt sideload is answered with kind snap-not-a-snap (snapd sends none), so Debian's snap prints the 'snap try' hint; fix op_error in snapd/daemon/src/api/snaps.rs"]
 fn debian_snap_reports_a_corrupt_file_like_snapd() {
     let root = TestRoot::new();
     let fixtures = tempfile::tempdir().unwrap();
@@ -472,7 +471,6 @@ fn snapd_glib_reads_the_daemon_and_removes_snaps() {
 /// 400 `{"message":"cannot install: no action given"}`, which glib reports as
 /// `snapd-error-quark 3 (BAD_REQUEST): (null): cannot install: no action given`.
 #[test]
-#[ignore = "BUG: snapd-glib's install_stream sends no `action` form field (snapd defaults to install); daemon answers 400 \"cannot install: no action given\" — fix sideload() in snapd/daemon/src/api/snaps.rs"]
 fn snapd_glib_installs_local_files_and_removes_them() {
     let root = TestRoot::new();
     let fixtures = tempfile::tempdir().unwrap();

@@ -110,10 +110,10 @@ async fn run_op(op: impl FnOnce() -> Result<snap_state::ChangeId, OpError> + Sen
 
 async fn sideload(d: Arc<Daemon>, multipart: Multipart) -> ApiResult {
     let mut form = upload::receive(&d.dirs.upload_dir(), multipart).await?;
+    // snapd installs unless the action is "try"; snapd-glib sends no action at all.
     match form.fields.get("action").map(String::as_str) {
-        Some("install") => {}
+        None | Some("install") => {}
         Some(other) => return Err(bad_request(format!("unsupported sideload action {other:?}"))),
-        None => return Err(bad_request("cannot install: no action given")),
     }
     if form.files.len() != 1 {
         return Err(bad_request(format!("cannot install: expected one snap file, got {}", form.files.len())));
@@ -141,7 +141,9 @@ fn op_error(e: OpError) -> Reply {
         OpError::Conflict(c) => reply::conflict(&c.snap, &c.change_kind),
         OpError::NotInstalled(name) => reply::snap_not_installed(&name),
         OpError::AlreadyInstalled(_) => bad_request(message),
-        OpError::NotASnap { .. } => Reply(Response::error(400, message, Some(kinds::SNAP_NOT_A_SNAP), None)),
+        // snapd gives this no kind: clients reserve `snap-not-a-snap` for `snap try` on a
+        // directory and would print advice about snapcraft.
+        OpError::NotASnap { .. } => bad_request(message),
         OpError::Refused(Refusal::NeedsDevmode(name)) => reply::bad_request_kind(message, kinds::SNAP_NEEDS_DEVMODE, json!(name)),
         OpError::Refused(Refusal::NeedsClassic(name)) => reply::bad_request_kind(message, kinds::SNAP_NEEDS_CLASSIC, json!(name)),
         OpError::Refused(_) => bad_request(message),

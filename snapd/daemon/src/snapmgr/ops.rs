@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use snap_squashfs::{SnapFile, digest_file};
+use snap_squashfs::{SnapFile, SquashfsError, digest_file};
 use snap_state::{ChangeConflict, ChangeId, State, StateError, TaskId, Timestamp};
 
 use super::model::{Installed, RevisionInfo, SnapState};
@@ -40,8 +40,8 @@ pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &Install
         path: shown_path.to_owned(),
         reason,
     };
-    let file = SnapFile::open(upload).map_err(|e| not_a_snap(e.to_string()))?;
-    let snap = file.snap_yaml().map_err(|e| not_a_snap(e.to_string()))?;
+    let file = SnapFile::open(upload).map_err(|e| not_a_snap(reason_without_path(&e)))?;
+    let snap = file.snap_yaml().map_err(|e| not_a_snap(reason_without_path(&e)))?;
     let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
 
     let mut st = d.store.lock();
@@ -147,4 +147,16 @@ fn add_chain(
         prev = Some(id);
     }
     Ok(())
+}
+
+/// What is wrong with an upload, without the spool file's path (which means nothing to the
+/// user, who knows the file by the name they gave).
+fn reason_without_path(e: &SquashfsError) -> String {
+    match e {
+        SquashfsError::NotSquashfs { reason, .. } => format!("not a valid squashfs image ({reason})"),
+        SquashfsError::NoSuchFile { inner, .. } => format!("it has no {inner}"),
+        SquashfsError::InvalidSnapYaml { source, .. } => source.to_string(),
+        SquashfsError::TooLarge { inner, limit, .. } => format!("its {inner} is larger than {limit} bytes"),
+        other => other.to_string(),
+    }
 }
