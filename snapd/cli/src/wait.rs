@@ -15,9 +15,13 @@ const MAX_POLL: Duration = Duration::from_millis(100);
 /// Polls until the change is ready. `Done` is success; anything else is the change's error.
 pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
     let on_terminal = std::io::stderr().is_terminal();
+    // As snap: a spinner with the task's summary, and a bar only for tasks that report
+    // progress in bytes (downloads).
+    let spinner = ProgressStyle::with_template("{spinner} {msg}").expect("valid template");
+    let with_bar = ProgressStyle::with_template("{spinner} {msg} {wide_bar} {bytes}/{total_bytes}").expect("valid template");
     let bar = on_terminal.then(|| {
         let b = ProgressBar::new_spinner();
-        b.set_style(ProgressStyle::with_template("{spinner} {msg} {wide_bar} {bytes}/{total_bytes}").expect("valid template"));
+        b.set_style(spinner.clone());
         b.enable_steady_tick(Duration::from_millis(100));
         b
     });
@@ -30,10 +34,11 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
             if let Some(b) = &bar {
                 b.set_message(task.summary.clone());
                 if task.progress.total > 1 {
+                    b.set_style(with_bar.clone());
                     b.set_length(task.progress.total);
                     b.set_position(task.progress.done);
                 } else {
-                    b.set_length(0);
+                    b.set_style(spinner.clone());
                 }
             } else if task.summary != last_shown {
                 // Plain lines where there is no terminal to redraw, on stderr so that stdout
