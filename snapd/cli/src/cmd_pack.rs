@@ -47,15 +47,9 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
         filename: args.filename.clone(),
     };
     let packed = pack_snap(&args.snap_dir, &target, &opts)?;
-    // snap prints the bare file name when packing into the current directory.
-    let shown = match &args.target_dir {
-        Some(_) => packed.path.display().to_string(),
-        None => packed
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-    };
+    // snap prints the target directory joined with the file name, cleaned: packing into the
+    // current directory shows the bare file name.
+    let shown = packed.path.strip_prefix(".").unwrap_or(&packed.path).display().to_string();
     println!("built: {shown}");
     Ok(())
 }

@@ -3,7 +3,7 @@ use std::io::{Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use backhand::compression::Compressor;
+use backhand::compression::{CompressionOptions, Compressor, Lz4};
 use backhand::{FilesystemCompressor, FilesystemWriter, NodeHeader};
 
 use crate::SquashfsError;
@@ -33,11 +33,15 @@ impl Compression {
         }
     }
 
-    fn compressor(self) -> Compressor {
+    fn compressor(self) -> Result<FilesystemCompressor, backhand::BackhandError> {
         match self {
-            Compression::Xz => Compressor::Xz,
-            Compression::Lz4 => Compressor::Lz4,
-            Compression::Zstd => Compressor::Zstd,
+            Compression::Xz => FilesystemCompressor::new(Compressor::Xz, None),
+            // lz4 images must say which lz4 format they use; the kernel reads only the legacy
+            // frame format (version 1), which is what mksquashfs writes too.
+            Compression::Lz4 => {
+                FilesystemCompressor::new(Compressor::Lz4, Some(CompressionOptions::Lz4(Lz4 { version: 1, flags: 0 })))
+            }
+            Compression::Zstd => FilesystemCompressor::new(Compressor::Zstd, None),
         }
     }
 
@@ -66,8 +70,7 @@ pub fn write_image<W: Write + Seek>(
     fs_writer.set_root_mode(perm(root_mode));
     fs_writer.set_root_uid(0);
     fs_writer.set_root_gid(0);
-    let compressor = FilesystemCompressor::new(compression.compressor(), None)
-        .map_err(|e| write_error(dir, e))?;
+    let compressor = compression.compressor().map_err(|e| write_error(dir, e))?;
     fs_writer.set_compressor(compressor);
 
     for entry in walkdir::WalkDir::new(dir)
