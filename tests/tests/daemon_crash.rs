@@ -18,11 +18,15 @@ const BASE: &str = "crashbase";
 const APP: &str = "crashapp";
 /// Local revisions are `x1`, `x2`, ...; each snap here is installed once.
 const REV: &str = "x1";
-/// The state is rewritten by every change, and the API socket (which `tree` cannot read as a
-/// file) belongs to the running daemon: compare everything else.
+/// The state is rewritten by every change (through a temporary file that a tree taken while
+/// the daemon is running may catch; `finish_clean` checks none is left once it stopped), and
+/// the API socket (which `tree` cannot read as a file) belongs to the running daemon: compare
+/// everything else.
+const STATE_TMP: &str = "var/lib/snapd/state.json.tmp~";
 const SKIP: &[&str] = &[
     "var/lib/snapd/state.json",
     "var/lib/snapd/state.lock",
+    STATE_TMP,
     "run/snapd.socket",
     "run/snapd-snap.socket",
 ];
@@ -304,6 +308,7 @@ impl Fixture {
             "snapd did not stop cleanly: {st:?}\n{}",
             self.daemon.log_text()
         );
+        assert!(!self.path().join(STATE_TMP).exists(), "a half-written state file is left");
         for log in &self.logs {
             let _ = fs::remove_file(log);
         }

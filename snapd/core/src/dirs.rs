@@ -114,6 +114,29 @@ impl Dirs {
         self.snap_data_base(name).join("current")
     }
 
+    /// `/var/lib/snapd/profiles`: the compiled security profile of every app and hook.
+    pub fn profiles_dir(&self) -> PathBuf {
+        self.snapd_state_dir().join("profiles")
+    }
+
+    /// An empty directory the launcher builds each sandbox's root on, in its own mount
+    /// namespace (nothing mounted there is visible outside it).
+    pub fn sandbox_scratch_dir(&self) -> PathBuf {
+        self.snapd_state_dir().join("sandbox")
+    }
+
+    /// `/tmp/snap-private-tmp/snap.NAME`: holds the snap's private `/tmp` (a `tmp` directory
+    /// inside it), shared by its apps and kept between runs, as snapd does.
+    pub fn private_tmp_base(&self, name: &str) -> PathBuf {
+        self.under("tmp/snap-private-tmp").join(format!("snap.{name}"))
+    }
+
+    /// A user's home directory under the root: the password database's entry (`/home/alice`,
+    /// `/root`) placed under the root, so that on a test root nothing touches real homes.
+    pub fn user_home(&self, pw_dir: &Path) -> PathBuf {
+        self.root.join(pw_dir.strip_prefix("/").unwrap_or(pw_dir))
+    }
+
     /// `/run/snapd.socket`: the API socket.
     pub fn snapd_socket(&self) -> PathBuf {
         self.under("run/snapd.socket")
@@ -160,5 +183,9 @@ mod tests {
         assert_eq!(d.snapd_socket(), Path::new("/tmp/r/run/snapd.socket"));
         assert_eq!(d.state_file(), Path::new("/tmp/r/var/lib/snapd/state.json"));
         assert_eq!(d.snap_bin_dir(), Path::new("/tmp/r/snap/bin"));
+        assert_eq!(d.profiles_dir(), Path::new("/tmp/r/var/lib/snapd/profiles"));
+        assert_eq!(d.private_tmp_base("hello"), Path::new("/tmp/r/tmp/snap-private-tmp/snap.hello"));
+        assert_eq!(d.user_home(Path::new("/home/alice")), Path::new("/tmp/r/home/alice"));
+        assert_eq!(Dirs::new("/").user_home(Path::new("/root")), Path::new("/root"));
     }
 }

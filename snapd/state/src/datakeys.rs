@@ -1,6 +1,7 @@
 //! Top-level `data` keys of the state (`snaps`, `conns`, `config`...).
 
-use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -43,6 +44,239 @@ impl DataValue {
         self.write_json(&mut out);
         String::from_utf8(out).expect("JSON text is UTF-8")
     }
+
+    /// The entries of an object value, splitting a raw object first.
+    fn entries_mut(
+        &mut self,
+        key: &str,
+    ) -> Result<&mut BTreeMap<String, Box<RawValue>>, StateError> {
+        if let DataValue::Raw(raw) = self {
+            let map: BTreeMap<String, Box<RawValue>> = from_raw(key, raw)?;
+            *self = DataValue::Map(map);
+        }
+        match self {
+            DataValue::Map(map) => Ok(map),
+            DataValue::Raw(_) => unreachable!("converted above"),
+        }
+    }
+}
+
+/// What changed in one key since the last checkpoint.
+#[derive(Debug)]
+enum KeyDirty {
+    /// Replaced or removed as a whole: journal the whole value (or removal).
+    Whole,
+    /// Only these entries of an object value were set or removed.
+    Entries(BTreeSet<String>),
+}
+
+/// The `data` keys plus what changed in them since the last checkpoint.
+/// Every mutation goes through a method here, which records it.
+#[derive(Debug, Default)]
+pub(crate) struct DataKeys {
+    map: BTreeMap<String, DataValue>,
+    dirty: BTreeMap<String, KeyDirty>,
+}
+
+impl DataKeys {
+    pub(crate) fn get(&self, key: &str) -> Option<&DataValue> {
+        self.map.get(key)
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&String, &DataValue)> {
+        self.map.iter()
+    }
+
+    fn mark_whole(&mut self, key: &str) {
+        self.dirty.insert(key.to_owned(), KeyDirty::Whole);
+    }
+
+    fn mark_entry(&mut self, key: &str, entry: &str) {
+        match self.dirty.entry(key.to_owned()) {
+            Entry::Vacant(v) => {
+                v.insert(KeyDirty::Entries(BTreeSet::from([entry.to_owned()])));
+            }
+            Entry::Occupied(mut o) => {
+                if let KeyDirty::Entries(set) = o.get_mut() {
+                    set.insert(entry.to_owned());
+                }
+            }
+        }
+    }
+
+    /// Replaces a whole value.
+    pub(crate) fn set(&mut self, key: &str, value: DataValue) {
+        self.map.insert(key.to_owned(), value);
+        self.mark_whole(key);
+    }
+
+    /// Removes a whole value; returns whether it existed.
+    pub(crate) fn remove(&mut self, key: &str) -> bool {
+        let had = self.map.remove(key).is_some();
+        if had {
+            self.mark_whole(key);
+        }
+        had
+    }
+
+    /// Sets `key.entry`, creating `key` as an object if absent.
+    pub(crate) fn set_entry(
+        &mut self,
+        key: &str,
+        entry: &str,
+        raw: Box<RawValue>,
+    ) -> Result<(), StateError> {
+        let existed = self.map.contains_key(key);
+        self.insert_entry(key, entry, raw)?;
+        if existed {
+            self.mark_entry(key, entry);
+        } else {
+            // A new key is journaled whole, so that it exists after replay
+            // even if its entries are all removed again before the next
+            // checkpoint.
+            self.mark_whole(key);
+        }
+        Ok(())
+    }
+
+    /// Removes `key.entry`; returns whether it existed.
+    pub(crate) fn remove_entry(&mut self, key: &str, entry: &str) -> Result<bool, StateError> {
+        let had = self.delete_entry(key, entry)?;
+        if had {
+            self.mark_entry(key, entry);
+        }
+        Ok(had)
+    }
+
+    fn insert_entry(
+        &mut self,
+        key: &str,
+        entry: &str,
+        raw: Box<RawValue>,
+    ) -> Result<(), StateError> {
+        let value = match self.map.get_mut(key) {
+            Some(v) => v,
+            None => self
+                .map
+                .entry(key.to_owned())
+                .or_insert_with(|| DataValue::Map(BTreeMap::new())),
+        };
+        value.entries_mut(key)?.insert(entry.to_owned(), raw);
+        Ok(())
+    }
+
+    fn delete_entry(&mut self, key: &str, entry: &str) -> Result<bool, StateError> {
+        match self.map.get_mut(key) {
+            None => Ok(false),
+            Some(v) => Ok(v.entries_mut(key)?.remove(entry).is_some()),
+        }
+    }
+
+    // ----- loading (what is read from disk is not a change) ------------
+
+    pub(crate) fn load(&mut self, key: String, value: DataValue) {
+        self.map.insert(key, value);
+    }
+
+    pub(crate) fn unload(&mut self, key: &str) {
+        self.map.remove(key);
+    }
+
+    pub(crate) fn load_entry(
+        &mut self,
+        key: &str,
+        entry: &str,
+        raw: Box<RawValue>,
+    ) -> Result<(), StateError> {
+        self.insert_entry(key, entry, raw)
+    }
+
+    pub(crate) fn unload_entry(&mut self, key: &str, entry: &str) -> Result<(), StateError> {
+        self.delete_entry(key, entry).map(drop)
+    }
+
+    // ----- journaling --------------------------------------------------
+
+    pub(crate) fn is_dirty(&self) -> bool {
+        !self.dirty.is_empty()
+    }
+
+    pub(crate) fn clear_dirty(&mut self) {
+        self.dirty.clear();
+    }
+
+    /// Appends the journal sections for what changed since the last
+    /// checkpoint, each as `,"<section>":<json>`, omitting empty ones:
+    ///
+    /// * `data`: whole values set, `{"<key>":<value>}`;
+    /// * `data-del`: whole keys removed, `["<key>"]`;
+    /// * `entries`: entries set, `{"<key>":{"<entry>":<value>}}`;
+    /// * `entries-del`: entries removed, `{"<key>":["<entry>"]}`.
+    pub(crate) fn write_dirty(&self, out: &mut Vec<u8>) {
+        let mut whole = Vec::new();
+        let mut deleted = Vec::new();
+        let mut entries = Vec::new();
+        let mut entries_del = Vec::new();
+        for (key, how) in &self.dirty {
+            match (how, self.map.get(key)) {
+                (_, None) => deleted.push(key.as_str()),
+                (KeyDirty::Entries(names), Some(DataValue::Map(map))) => {
+                    let (set, del): (Vec<&String>, Vec<&String>) =
+                        names.iter().partition(|n| map.contains_key(n.as_str()));
+                    if !set.is_empty() {
+                        entries.push((key.as_str(), map, set));
+                    }
+                    if !del.is_empty() {
+                        entries_del.push((key.as_str(), del));
+                    }
+                }
+                // Entries of a value that is no longer split (cannot happen:
+                // replacing a value marks it whole) are journaled whole too.
+                (_, Some(v)) => whole.push((key.as_str(), v)),
+            }
+        }
+        if !whole.is_empty() {
+            out.extend_from_slice(b",\"data\":{");
+            for (i, (k, v)) in whole.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_key(out, k);
+                v.write_json(out);
+            }
+            out.push(b'}');
+        }
+        if !deleted.is_empty() {
+            out.extend_from_slice(b",\"data-del\":");
+            serde_json::to_writer(&mut *out, &deleted).expect("strings serialize");
+        }
+        if !entries.is_empty() {
+            out.extend_from_slice(b",\"entries\":{");
+            for (i, (k, map, names)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_key(out, k);
+                write_raw_map(
+                    out,
+                    names
+                        .into_iter()
+                        .map(|n| (n.as_str(), map[n.as_str()].get())),
+                );
+            }
+            out.push(b'}');
+        }
+        if !entries_del.is_empty() {
+            out.extend_from_slice(b",\"entries-del\":");
+            serde_json::to_writer(&mut *out, &entries_del.into_iter().collect::<BTreeMap<_, _>>())
+                .expect("strings serialize");
+        }
+    }
+}
+
+fn write_key(out: &mut Vec<u8>, key: &str) {
+    serde_json::to_writer(&mut *out, key).expect("writing to a Vec cannot fail");
+    out.push(b':');
 }
 
 impl State {
@@ -62,7 +296,7 @@ impl State {
 
     /// Whether `data[key]` exists.
     pub fn has(&self, key: &str) -> bool {
-        self.data.contains_key(key)
+        self.data.get(key).is_some()
     }
 
     /// Replaces `data[key]`.
@@ -74,7 +308,7 @@ impl State {
 
     /// Replaces `data[key]` with already-serialized JSON.
     pub fn set_raw(&mut self, key: &str, raw: Box<RawValue>) {
-        self.data.insert(key.to_owned(), DataValue::Raw(raw));
+        self.data.set(key, DataValue::Raw(raw));
         self.modified = true;
     }
 
@@ -85,7 +319,7 @@ impl State {
 
     /// Removes `data[key]`.
     pub fn remove(&mut self, key: &str) -> bool {
-        let had = self.data.remove(key).is_some();
+        let had = self.data.remove(key);
         self.modified |= had;
         had
     }
@@ -111,7 +345,8 @@ impl State {
     }
 
     /// Sets `data[key][entry]`, creating `data[key]` as an object if needed.
-    /// Only this entry is serialized, now and at checkpoints.
+    /// Only this entry is serialized, now and at checkpoints (where only
+    /// this entry is journaled).
     pub fn set_entry<T: Serialize + ?Sized>(
         &mut self,
         key: &str,
@@ -119,17 +354,14 @@ impl State {
         value: &T,
     ) -> Result<(), StateError> {
         let raw = to_raw(&format!("{key}.{entry}"), value)?;
-        self.entry_map(key)?.insert(entry.to_owned(), raw);
+        self.data.set_entry(key, entry, raw)?;
         self.modified = true;
         Ok(())
     }
 
     /// Removes `data[key][entry]`; returns whether it existed.
     pub fn remove_entry(&mut self, key: &str, entry: &str) -> Result<bool, StateError> {
-        if !self.data.contains_key(key) {
-            return Ok(false);
-        }
-        let had = self.entry_map(key)?.remove(entry).is_some();
+        let had = self.data.remove_entry(key, entry)?;
         self.modified |= had;
         Ok(had)
     }
@@ -143,21 +375,6 @@ impl State {
                 let map: BTreeMap<String, Box<RawValue>> = from_raw(key, raw)?;
                 Ok(map.into_keys().collect())
             }
-        }
-    }
-
-    fn entry_map(&mut self, key: &str) -> Result<&mut BTreeMap<String, Box<RawValue>>, StateError> {
-        let slot = self
-            .data
-            .entry(key.to_owned())
-            .or_insert_with(|| DataValue::Map(BTreeMap::new()));
-        if let DataValue::Raw(raw) = slot {
-            let map: BTreeMap<String, Box<RawValue>> = from_raw(key, raw)?;
-            *slot = DataValue::Map(map);
-        }
-        match slot {
-            DataValue::Map(map) => Ok(map),
-            DataValue::Raw(_) => unreachable!("converted above"),
         }
     }
 }

@@ -56,6 +56,20 @@ pub enum StateError {
         source: serde_json::Error,
     },
 
+    /// A state journal record passed its checksum but cannot be applied
+    /// (written by a newer daemon, or a bug).
+    #[error("cannot replay state journal record {seq}: {source}")]
+    JournalCorrupt {
+        seq: u64,
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The state journal does not continue the snapshot next to it (e.g. an
+    /// older `state.json` was put back by hand while a journal was pending).
+    #[error("state journal {path} does not match the state snapshot: {reason}")]
+    JournalMismatch { path: PathBuf, reason: String },
+
     /// `SNAPD_CRASH_AFTER_TASK` (or a programmatic spec) is malformed.
     #[error("invalid crash spec {spec:?}: {reason}")]
     CrashSpec { spec: String, reason: String },
