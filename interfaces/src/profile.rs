@@ -118,20 +118,33 @@ pub enum Access {
 
 /// The seccomp filter's source, kept for `snap run --debug` and audits; the launcher loads the
 /// compiled program from the `.bpf` file beside the profile.
+///
+/// Syscall names are those of the architecture the profile was computed for (names that
+/// architecture does not have are left out when the profile is built).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct SeccompPolicy {
-    /// `errno` (EPERM) for strict, `log` for devmode.
+    /// What every other syscall gets: `errno` (EPERM) for strict, `log` for devmode, `allow`
+    /// for classic (no filter: the compiled program is empty). `errno:N` and `kill-process`
+    /// are understood too.
     pub default_action: String,
     /// Syscalls allowed whatever their arguments.
     pub allow: Vec<String>,
-    /// Syscalls allowed only with these argument values.
+    /// Syscalls allowed only with these argument values. Several rules for one syscall are
+    /// alternatives; a syscall also in [`SeccompPolicy::allow`] is allowed whatever its
+    /// arguments.
     #[serde(default)]
     pub allow_if: Vec<ArgRule>,
+    /// Syscalls that fail with a chosen errno whatever their arguments, checked before
+    /// everything else (e.g. `clone3` fails with ENOSYS so that the C library falls back to
+    /// `clone`, whose flags the filter can see).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errno: Vec<ErrnoRule>,
 }
 
 /// `syscall` is allowed when argument `arg` (0-based) compared with `value` under `op`
-/// (`eq`, `ne`, `masked-eq:MASK`) holds.
+/// (`eq`, `ne`, `lt`, `le`, `gt`, `ge`, `masked-eq:MASK`) holds, and so does every condition
+/// in `and`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case", deny_unknown_fields)]
 pub struct ArgRule {
@@ -139,6 +152,130 @@ pub struct ArgRule {
     pub arg: u8,
     pub op: String,
     pub value: u64,
+    /// How much of the argument is compared: 64 (the whole register) or 32 (its low half, for
+    /// `int` and `unsigned int` arguments, which the kernel truncates: comparing all 64 bits
+    /// would let a caller slip a denied value past `ne` by setting a high bit).
+    #[serde(default = "default_bits", skip_serializing_if = "is_default_bits")]
+    pub bits: u8,
+    /// More conditions on the same call, all of which must hold too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub and: Vec<ArgCond>,
+}
+
+/// One more condition of an [`ArgRule`], with the same meaning as its own.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ArgCond {
+    pub arg: u8,
+    pub op: String,
+    pub value: u64,
+    #[serde(default = "default_bits", skip_serializing_if = "is_default_bits")]
+    pub bits: u8,
+}
+
+/// `syscall` fails with `errno` (e.g. 38, ENOSYS) whatever its arguments.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct ErrnoRule {
+    pub syscall: String,
+    pub errno: u32,
+}
+
+fn default_bits() -> u8 {
+    64
+}
+
+fn is_default_bits(bits: &u8) -> bool {
+    *bits == 64
+}
+
+impl ArgCond {
+    /// A condition on the low 32 bits of an argument (an `int` or `unsigned int`).
+    pub fn u32(arg: u8, op: &str, value: u32) -> ArgCond {
+        ArgCond {
+            arg,
+            op: op.to_owned(),
+            value: u64::from(value),
+            bits: 32,
+        }
+    }
+
+    /// A condition on a whole 64-bit argument (a pointer-sized integer).
+    pub fn u64(arg: u8, op: &str, value: u64) -> ArgCond {
+        ArgCond {
+            arg,
+            op: op.to_owned(),
+            value,
+            bits: 64,
+        }
+    }
+}
+
+impl ArgRule {
+    /// `syscall` allowed when every condition holds; `None` without conditions.
+    pub fn all(syscall: &str, conds: Vec<ArgCond>) -> Option<ArgRule> {
+        let mut conds = conds.into_iter();
+        let first = conds.next()?;
+        Some(ArgRule {
+            syscall: syscall.to_owned(),
+            arg: first.arg,
+            op: first.op,
+            value: first.value,
+            bits: first.bits,
+            and: conds.collect(),
+        })
+    }
+
+    /// Every condition of the rule, its own first.
+    pub fn conditions(&self) -> Vec<ArgCond> {
+        let mut out = vec![ArgCond {
+            arg: self.arg,
+            op: self.op.clone(),
+            value: self.value,
+            bits: self.bits,
+        }];
+        out.extend(self.and.iter().cloned());
+        out
+    }
+}
+
+impl Profile {
+    /// Turns a strict profile into a devmode one, as `snap install --devmode` does: the same
+    /// sandbox, with seccomp violations logged instead of denied (landlock is not enforced).
+    /// Syscalls failed on purpose ([`SeccompPolicy::errno`]) keep failing only where that is
+    /// how the C library is steered to a fallback (`clone3`). Other profiles are unchanged.
+    pub fn make_devmode(&mut self) {
+        if self.confinement != SandboxMode::Strict {
+            return;
+        }
+        self.confinement = SandboxMode::Devmode;
+        self.seccomp.default_action = "log".into();
+        self.seccomp.errno.retain(|r| r.syscall == "clone3");
+    }
+}
+
+/// Substitutes the user placeholders of profile values: every `$HOME` by the user's home
+/// directory and every `$UID` by their uid. Plain text replacement, one pass: a value such as
+/// `$UID0` means the uid followed by `0`, and nothing substituted is looked at again.
+pub fn substitute_user(value: &str, home: &str, uid: u32) -> String {
+    let mut out = String::with_capacity(value.len() + home.len());
+    let mut rest = value;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i..];
+        if let Some(after) = tail.strip_prefix("$HOME") {
+            out.push_str(home);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("$UID") {
+            out.push_str(&uid.to_string());
+            rest = after;
+        } else {
+            out.push('$');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The file names of an app's profile and program, relative to the profiles directory.
@@ -148,4 +285,76 @@ pub fn profile_file_name(snap: &str, app: &str) -> String {
 
 pub fn program_file_name(snap: &str, app: &str) -> String {
     format!("snap.{snap}.{app}.bpf")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_placeholders() {
+        for (value, want) in [
+            ("$HOME/snap/a/1", "/home/al/snap/a/1"),
+            ("/run/user/$UID/snap.a", "/run/user/1000/snap.a"),
+            ("$UID0", "10000"),
+            ("$HOMEX", "/home/alX"),
+            ("$SNAP and $ alone $", "$SNAP and $ alone $"),
+            ("plain", "plain"),
+        ] {
+            assert_eq!(substitute_user(value, "/home/al", 1000), want, "{value}");
+        }
+        // What is substituted is not looked at again.
+        assert_eq!(substitute_user("$HOME", "/x/$UID", 5), "/x/$UID");
+    }
+
+    #[test]
+    fn arg_rules_in_json() {
+        // Rules written before `bits` and `and` existed still read, as 64-bit comparisons.
+        let old: ArgRule =
+            serde_json::from_str(r#"{"syscall":"socket","arg":0,"op":"eq","value":1}"#).unwrap();
+        assert_eq!(old.bits, 64);
+        assert!(old.and.is_empty());
+        assert_eq!(
+            serde_json::to_string(&old).unwrap(),
+            r#"{"syscall":"socket","arg":0,"op":"eq","value":1}"#
+        );
+        let rule = ArgRule::all(
+            "socket",
+            vec![
+                ArgCond::u32(0, "eq", 2),
+                ArgCond::u32(1, "masked-eq:0xf", 1),
+            ],
+        )
+        .unwrap();
+        assert_eq!(rule.conditions().len(), 2);
+        let json = serde_json::to_string(&rule).unwrap();
+        assert_eq!(serde_json::from_str::<ArgRule>(&json).unwrap(), rule);
+        assert!(ArgRule::all("socket", vec![]).is_none());
+    }
+
+    #[test]
+    fn make_devmode_leaves_other_modes_alone() {
+        let mut p = Profile {
+            format: PROFILE_FORMAT,
+            snap: "a".into(),
+            app: "a".into(),
+            revision: "1".into(),
+            version: "1".into(),
+            base: String::new(),
+            confinement: SandboxMode::Classic,
+            command: vec![],
+            environment: vec![],
+            user_dirs: vec![],
+            mounts: vec![],
+            landlock: LandlockPolicy::default(),
+            seccomp: SeccompPolicy {
+                default_action: "allow".into(),
+                ..SeccompPolicy::default()
+            },
+            capabilities: vec![],
+        };
+        let before = p.clone();
+        p.make_devmode();
+        assert_eq!(p, before);
+    }
 }

@@ -24,7 +24,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("snapd-api", vec!["snap-core"]),
         ("snapd", all_but_confine.to_vec()),
         ("snap-cli", vec!["snap-core", "snap-squashfs", "snapd-api"]),
-        ("snap-confine", vec!["snap-core", "snap-sys"]),
+        ("snap-confine", vec!["snap-core", "snap-sys", "snap-interfaces"]),
         ("snap-interfaces", vec!["snap-core"]),
         ("gadget-kernel", vec!["snap-core", "snap-squashfs", "snap-sys"]),
         ("snap-tests", all_but_confine.iter().copied().chain(["snap-confine", "snapd", "snap-cli"]).collect()),

@@ -26,6 +26,7 @@ const STATE_TMP: &str = "var/lib/snapd/state.json.tmp~";
 const SKIP: &[&str] = &[
     "var/lib/snapd/state.json",
     "var/lib/snapd/state.lock",
+    "var/lib/snapd/state.journal",
     STATE_TMP,
     "run/snapd.socket",
     "run/snapd-snap.socket",
@@ -136,7 +137,9 @@ impl Fixture {
             "the daemon aborted elsewhere than at {point}:\n{log}"
         );
         // Keep the crashed daemon's log: the next start truncates the shared log file.
-        let kept = self.path().with_extension(format!("crashed-{}.log", self.logs.len()));
+        let kept = self
+            .path()
+            .with_extension(format!("crashed-{}.log", self.logs.len()));
         fs::write(&kept, &log).unwrap();
         self.logs.push(kept);
         log
@@ -308,7 +311,10 @@ impl Fixture {
             "snapd did not stop cleanly: {st:?}\n{}",
             self.daemon.log_text()
         );
-        assert!(!self.path().join(STATE_TMP).exists(), "a half-written state file is left");
+        assert!(
+            !self.path().join(STATE_TMP).exists(),
+            "a half-written state file is left"
+        );
         for log in &self.logs {
             let _ = fs::remove_file(log);
         }
@@ -376,6 +382,7 @@ const INSTALL_DONE: &[(&str, &str)] = &[
     ("prerequisites", "Done"),
     ("mount-snap", "Done"),
     ("copy-snap-data", "Done"),
+    ("setup-profiles", "Done"),
     ("link-snap", "Done"),
 ];
 
@@ -432,6 +439,7 @@ fn crash_during_remove(point: &str, reboot: bool) {
         task_statuses(&chg),
         statuses(&[
             ("unlink-snap", "Done"),
+            ("remove-profiles", "Done"),
             ("clear-snap", "Done"),
             ("discard-snap", "Done")
         ])
@@ -471,6 +479,7 @@ fn crash_during_undo(point: &str, reboot: bool) {
             ("prerequisites", "Done"),
             ("mount-snap", "Undone"),
             ("copy-snap-data", "Undone"),
+            ("setup-profiles", "Undone"),
             ("link-snap", "Error"),
         ])
     );
@@ -487,17 +496,35 @@ fn crash_during_undo(point: &str, reboot: bool) {
 fn crash_during_remove_undo(point: &str, reboot: bool) {
     let mut fx = Fixture::new();
     ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
-    let log = fx.crash(&[("SNAPD_TEST_FAIL_TASK", "clear-snap")], &["remove", "--no-wait", APP], point);
+    let log = fx.crash(
+        &[("SNAPD_TEST_FAIL_TASK", "clear-snap")],
+        &["remove", "--no-wait", APP],
+        point,
+    );
     if reboot {
         fx.reboot_like();
     }
     fx.restart(&[]);
     let chg = fx.last_change_ready("remove-snap");
-    assert_eq!(chg["status"], "Error", "remove undo after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}");
-    assert!(chg["err"].as_str().unwrap_or("").contains("injected failure of clear-snap"), "{chg:#}");
+    assert_eq!(
+        chg["status"], "Error",
+        "remove undo after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}"
+    );
+    assert!(
+        chg["err"]
+            .as_str()
+            .unwrap_or("")
+            .contains("injected failure of clear-snap"),
+        "{chg:#}"
+    );
     assert_eq!(
         task_statuses(&chg),
-        statuses(&[("unlink-snap", "Undone"), ("clear-snap", "Error"), ("discard-snap", "Hold")])
+        statuses(&[
+            ("unlink-snap", "Undone"),
+            ("remove-profiles", "Undone"),
+            ("clear-snap", "Error"),
+            ("discard-snap", "Hold")
+        ])
     );
     fx.assert_app_installed();
 
@@ -536,6 +563,8 @@ crash_cases! { crash_during_install:
     mount_snap_done => "mount-snap:Done",
     copy_snap_data_doing => "copy-snap-data:Doing",
     copy_snap_data_done => "copy-snap-data:Done",
+    setup_profiles_doing => "setup-profiles:Doing",
+    setup_profiles_done => "setup-profiles:Done",
     link_snap_doing => "link-snap:Doing",
     link_snap_done => "link-snap:Done",
     // Killed after the handler's work, before its Done was recorded: it runs again.
@@ -543,23 +572,29 @@ crash_cases! { crash_during_install:
     prerequisites_redone => "prerequisites:Doing>Done",
     mount_snap_redone => "mount-snap:Doing>Done",
     copy_snap_data_redone => "copy-snap-data:Doing>Done",
+    setup_profiles_redone => "setup-profiles:Doing>Done",
     link_snap_redone => "link-snap:Doing>Done",
 }
 
 crash_cases! { crash_during_remove:
     unlink_snap_doing => "unlink-snap:Doing",
     unlink_snap_done => "unlink-snap:Done",
+    remove_profiles_doing => "remove-profiles:Doing",
+    remove_profiles_done => "remove-profiles:Done",
     clear_snap_doing => "clear-snap:Doing",
     clear_snap_done => "clear-snap:Done",
     discard_snap_doing => "discard-snap:Doing",
     discard_snap_done => "discard-snap:Done",
     unlink_snap_redone => "unlink-snap:Doing>Done",
+    remove_profiles_redone => "remove-profiles:Doing>Done",
     clear_snap_redone => "clear-snap:Doing>Done",
     discard_snap_redone => "discard-snap:Doing>Done",
 }
 
 crash_cases! { crash_during_remove_undo:
     clear_snap_error => "clear-snap:Error",
+    remove_profiles_undoing => "remove-profiles:Undoing",
+    remove_profiles_undone => "remove-profiles:Undone",
     unlink_snap_undoing => "unlink-snap:Undoing",
     unlink_snap_undone => "unlink-snap:Undone",
     unlink_snap_reundone => "unlink-snap:Undoing>Undone",
@@ -567,12 +602,15 @@ crash_cases! { crash_during_remove_undo:
 
 crash_cases! { crash_during_undo:
     link_snap_error => "link-snap:Error",
+    setup_profiles_undoing => "setup-profiles:Undoing",
+    setup_profiles_undone => "setup-profiles:Undone",
     copy_snap_data_undoing => "copy-snap-data:Undoing",
     copy_snap_data_undone => "copy-snap-data:Undone",
     mount_snap_undoing => "mount-snap:Undoing",
     mount_snap_undone => "mount-snap:Undone",
     prepare_snap_undoing => "prepare-snap:Undoing",
     prepare_snap_undone => "prepare-snap:Undone",
+    setup_profiles_reundone => "setup-profiles:Undoing>Undone",
     copy_snap_data_reundone => "copy-snap-data:Undoing>Undone",
     mount_snap_reundone => "mount-snap:Undoing>Undone",
     prepare_snap_reundone => "prepare-snap:Undoing>Undone",
@@ -658,7 +696,7 @@ fn crash_at_every_boundary(
                 crashes.len() <= 30,
                 "no progress between crashes: {crashes:#?}"
             );
-            if crashes.len() % 2 == 0 {
+            if crashes.len().is_multiple_of(2) {
                 fx.reboot_like();
             }
             // Armed, it may well crash again before it serves anything.
@@ -684,7 +722,12 @@ fn crash_at_every_boundary(
 fn assert_every_task_crashed(crashes: &[String], kinds: &[&str]) {
     assert!(crashes.len() >= kinds.len(), "{crashes:#?}");
     for kind in kinds {
-        assert!(crashes.iter().any(|c| c.contains(&format!("({kind}) was persisted as"))), "no crash at {kind}: {crashes:#?}");
+        assert!(
+            crashes
+                .iter()
+                .any(|c| c.contains(&format!("({kind}) was persisted as"))),
+            "no crash at {kind}: {crashes:#?}"
+        );
     }
 }
 
@@ -695,7 +738,17 @@ fn install_survives_a_crash_at_every_boundary() {
     let args = install_args(&fx);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let crashes = crash_at_every_boundary(&mut fx, &[], &args, "install-snap");
-    assert_every_task_crashed(&crashes, &["prepare-snap", "prerequisites", "mount-snap", "copy-snap-data", "link-snap"]);
+    assert_every_task_crashed(
+        &crashes,
+        &[
+            "prepare-snap",
+            "prerequisites",
+            "mount-snap",
+            "copy-snap-data",
+            "setup-profiles",
+            "link-snap",
+        ],
+    );
     let chg = fx.last_change_ready("install-snap");
     assert_eq!(chg["status"], "Done", "{chg:#}\n{crashes:#?}");
     assert_eq!(task_statuses(&chg), statuses(INSTALL_DONE));
@@ -712,7 +765,10 @@ fn remove_survives_a_crash_at_every_boundary() {
     ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
     let crashes =
         crash_at_every_boundary(&mut fx, &[], &["remove", "--no-wait", APP], "remove-snap");
-    assert_every_task_crashed(&crashes, &["unlink-snap", "clear-snap", "discard-snap"]);
+    assert_every_task_crashed(
+        &crashes,
+        &["unlink-snap", "remove-profiles", "clear-snap", "discard-snap"],
+    );
     let chg = fx.last_change_ready("remove-snap");
     assert_eq!(chg["status"], "Done", "{chg:#}\n{crashes:#?}");
     fx.assert_app_gone();
@@ -731,7 +787,7 @@ fn undo_survives_a_crash_at_every_boundary() {
         &args,
         "install-snap",
     );
-    for undone in ["copy-snap-data", "mount-snap", "prepare-snap"] {
+    for undone in ["setup-profiles", "copy-snap-data", "mount-snap", "prepare-snap"] {
         assert!(
             crashes
                 .iter()
@@ -775,7 +831,6 @@ fn stale_uploads_are_deleted_at_start() {
 /// A remove that fails after its data is cleared must still roll back to a working app. No
 /// crash needed: the relink of the rollback fails on its own.
 #[test]
-#[ignore = "BUG: relink_snap (undo of unlink-snap) fails once clear-snap removed /var/snap/NAME: make_current cannot create /var/snap/NAME/current"]
 fn remove_failing_after_clear_snap_rolls_back_to_a_working_app() {
     let mut fx = Fixture::new();
     ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
@@ -785,11 +840,29 @@ fn remove_failing_after_clear_snap_rolls_back_to_a_working_app() {
     let chg = fx.last_change_ready("remove-snap");
     assert_eq!(
         task_statuses(&chg),
-        statuses(&[("unlink-snap", "Undone"), ("clear-snap", "Done"), ("discard-snap", "Error")]),
+        statuses(&[
+            ("unlink-snap", "Undone"),
+            ("remove-profiles", "Undone"),
+            ("clear-snap", "Done"),
+            ("discard-snap", "Error")
+        ]),
         "{chg:#}"
     );
     fx.restart(&[]);
     fx.assert_app_installed();
+    ok(&fx.snap(&["remove", APP]));
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// What the failed rollback above leaves must still go away with the next remove.
+#[test]
+fn remove_after_a_failed_remove_leaves_nothing() {
+    let mut fx = Fixture::new();
+    ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
+    fx.restart(&[("SNAPD_TEST_FAIL_TASK", "discard-snap")]);
+    fails(&fx.snap(&["remove", APP]));
+    fx.restart(&[]);
     ok(&fx.snap(&["remove", APP]));
     fx.assert_app_gone();
     fx.finish_clean();

@@ -8,6 +8,7 @@ mod cmd_install;
 mod cmd_list;
 mod cmd_pack;
 mod cmd_remove;
+mod cmd_run;
 mod cmd_version;
 mod table;
 mod timefmt;
@@ -48,6 +49,8 @@ enum Command {
     Change(cmd_changes::TasksArgs),
     /// Abort a pending change
     Abort(cmd_changes::AbortArgs),
+    /// Run the given snap command
+    Run(cmd_run::RunArgs),
     /// Pack the given directory as a snap
     Pack(cmd_pack::PackArgs),
     /// Show version details
@@ -55,7 +58,18 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // `/snap/bin/NAME.APP` is a symlink to this binary: run that app.
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(target) = argv.first().and_then(|a| cmd_run::wrapper_target(a)) {
+        argv.splice(0..1, ["snap".into(), "run".into(), target.into(), "--".into()]);
+    }
+    let cli = Cli::parse_from(argv);
+    // Running an app needs no daemon and no async runtime: go straight to the launcher.
+    if let Command::Run(args) = cli.command {
+        let e = cmd_run::run(args);
+        eprintln!("error: {}", message_of(&e));
+        return ExitCode::FAILURE;
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -71,6 +85,7 @@ fn main() -> ExitCode {
             Command::Tasks(a) | Command::Change(a) => cmd_changes::tasks(&client, a).await,
             Command::Abort(a) => cmd_changes::abort(&client, a).await,
             Command::Pack(a) => cmd_pack::run(a),
+            Command::Run(_) => unreachable!("handled above"),
             Command::Version => cmd_version::run(&client).await,
         }
     });
@@ -88,6 +103,10 @@ fn main() -> ExitCode {
 /// cause in their own message already.
 fn message_of(e: &anyhow::Error) -> String {
     let mut out = String::new();
+    // As snap: a change refused for lack of privilege says how to get it.
+    let needs_root = e
+        .chain()
+        .any(|c| c.downcast_ref::<snapd_api::ClientError>().and_then(|ce| ce.kind()) == Some(snapd_api::kinds::LOGIN_REQUIRED));
     for cause in e.chain() {
         let text = cause.to_string();
         if out.contains(&text) {
@@ -97,6 +116,9 @@ fn message_of(e: &anyhow::Error) -> String {
             out.push_str(": ");
         }
         out.push_str(&text);
+    }
+    if needs_root {
+        out.push_str(" (try with sudo)");
     }
     out
 }

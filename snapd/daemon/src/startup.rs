@@ -21,6 +21,8 @@ pub fn make_skeleton(dirs: &Dirs) -> anyhow::Result<()> {
         dirs.snap_bin_dir(),
         dirs.blob_dir(),
         dirs.upload_dir(),
+        dirs.profiles_dir(),
+        dirs.sandbox_scratch_dir(),
         dirs.snap_data_root(),
         dirs.snapd_socket().parent().expect("socket has a parent").to_owned(),
     ] {

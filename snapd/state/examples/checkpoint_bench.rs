@@ -1,6 +1,8 @@
 //! Prints how long checkpoints and an 8-task "install" take on an empty
-//! state and on one with 500 installed snaps (and, worst case, 500 ready
-//! changes kept for `snap changes`). Not a timed assertion — run with
+//! state and on one with 500 installed snaps and 1000 ready changes kept
+//! for `snap changes`, with the journal (the default) and without it (every
+//! checkpoint rewrites `state.json`), and the large/empty ratios. Not a
+//! timed assertion — run with
 //! `cargo run --release -p snap-state --example checkpoint_bench`.
 
 use std::sync::Arc;
@@ -102,47 +104,84 @@ fn install(store: &Arc<StateStore>, runner: &TaskRunner, name: &str) -> Duration
     t0.elapsed()
 }
 
-fn measure(label: &str, store: &Arc<StateStore>, runner: &TaskRunner) {
-    let rounds = 20;
-    let before = store.checkpoint_stats().count;
-    let mut total = Duration::ZERO;
-    let (mut ser, mut wr) = (Duration::ZERO, Duration::ZERO);
-    let (mut n, mut bytes) = (0u32, 0usize);
-    store.set_persist_hook(None);
-    for i in 0..rounds {
-        total += install(store, runner, &format!("bench-{label}-{i}"));
-        let s = store.checkpoint_stats();
-        ser += s.serialize;
-        wr += s.write;
-        bytes = s.bytes;
-        n += 1;
-    }
-    let checkpoints = store.checkpoint_stats().count - before;
-    println!(
-        "{label:<34} install(8 tasks) avg {:>7.2} ms | {:>5.1} checkpoints/install | state {:>8} bytes | \
-         last checkpoint: serialize {:>6.3} ms, write+fsync {:>6.3} ms",
-        total.as_secs_f64() * 1e3 / f64::from(rounds),
-        checkpoints as f64 / f64::from(rounds),
-        bytes,
-        ser.as_secs_f64() * 1e3 / f64::from(n),
-        wr.as_secs_f64() * 1e3 / f64::from(n),
-    );
+/// What a series of installs cost.
+struct Measured {
+    install: Duration,
+    checkpoints: u64,
+    ckpt_time: Duration,
+    ckpt_bytes: u64,
+    snapshots: u64,
+    state_bytes: usize,
 }
 
-fn main() {
-    let dir = tempfile::tempdir().unwrap();
+impl Measured {
+    fn per_checkpoint(&self) -> f64 {
+        self.ckpt_time.as_secs_f64() * 1e3 / self.checkpoints as f64
+    }
+
+    fn per_install(&self, rounds: u32) -> f64 {
+        self.install.as_secs_f64() * 1e3 / f64::from(rounds)
+    }
+}
+
+const ROUNDS: u32 = 40;
+const TRIALS: usize = 3;
+
+fn measure(store: &Arc<StateStore>, label: &str) -> Measured {
+    let runner = runner(store);
+    let before = store.checkpoint_stats();
+    let mut install_time = Duration::ZERO;
+    for i in 0..ROUNDS {
+        install_time += install(store, &runner, &format!("bench-{label}-{i}"));
+    }
+    let after = store.checkpoint_stats();
+    let state_bytes = store.lock().to_json().len();
+    Measured {
+        install: install_time,
+        checkpoints: after.count - before.count,
+        ckpt_time: after.total_time - before.total_time,
+        ckpt_bytes: after.total_bytes - before.total_bytes,
+        snapshots: after.snapshots - before.snapshots,
+        state_bytes,
+    }
+}
+
+fn report(label: &str, runs: &mut [Measured]) -> (f64, f64) {
+    runs.sort_by_key(|m| m.install);
+    let m = &runs[runs.len() / 2];
+    let mut ckpt: Vec<f64> = runs.iter().map(Measured::per_checkpoint).collect();
+    ckpt.sort_by(f64::total_cmp);
+    let ckpt = ckpt[ckpt.len() / 2];
+    println!(
+        "{label:<32} install {:>6.2} ms | {:>4.1} checkpoints/install, each {:>6.3} ms, {:>7} bytes \
+         | {:>3} snapshots in {} checkpoints | state {:>8} bytes",
+        m.per_install(ROUNDS),
+        m.checkpoints as f64 / f64::from(ROUNDS),
+        ckpt,
+        m.ckpt_bytes / m.checkpoints,
+        m.snapshots,
+        m.checkpoints,
+        m.state_bytes,
+    );
+    (m.per_install(ROUNDS), ckpt)
+}
+
+fn open(path: &std::path::Path, journal_limit: Option<u64>, fsync: bool) -> Arc<StateStore> {
     let opts = StoreOptions {
         crash_from_env: false,
+        fsync,
+        journal_limit,
         ..Default::default()
     };
+    Arc::new(StateStore::open_with(path, &opts).unwrap())
+}
 
-    let empty =
-        Arc::new(StateStore::open_with(dir.path().join("empty/state.json"), &opts).unwrap());
-    measure("empty state", &empty, &runner(&empty));
-
-    let big = Arc::new(StateStore::open_with(dir.path().join("big/state.json"), &opts).unwrap());
+/// 500 installed snaps (with config) and 1000 ready install changes, built
+/// without fsync, then closed (one snapshot, no journal).
+fn build_large(path: &std::path::Path) {
+    let store = open(path, Some(snap_state::DEFAULT_JOURNAL_LIMIT), false);
     {
-        let mut st = big.lock();
+        let mut st = store.lock();
         for i in 0..500 {
             let name = format!("snap{i}");
             st.set_entry("snaps", &name, &snap_state(&name)).unwrap();
@@ -150,37 +189,68 @@ fn main() {
                 .unwrap();
         }
     }
-    measure("500 snaps", &big, &runner(&big));
-
-    // Worst case: also 500 ready install changes kept for `snap changes`.
-    let r = runner(&big);
-    for i in 0..500 {
-        install(&big, &r, &format!("old{i}"));
+    let r = runner(&store);
+    for i in 0..1000 {
+        install(&store, &r, &format!("old{i}"));
     }
-    // Reload from disk so caches start from the file, as after a restart.
     drop(r);
-    drop(big);
-    let t = Instant::now();
-    let big = Arc::new(StateStore::open_with(dir.path().join("big/state.json"), &opts).unwrap());
-    println!(
-        "reload of the worst-case state: {:.2} ms",
-        t.elapsed().as_secs_f64() * 1e3
-    );
-    measure("500 snaps + 500 ready changes", &big, &runner(&big));
+    store.close().unwrap();
+}
 
-    // Full re-serialization cost (what a naive checkpoint would pay).
-    let mut st = big.lock();
-    let t = Instant::now();
-    let json = st.to_json();
-    let cached = t.elapsed();
-    let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let t = Instant::now();
-    let naive = serde_json::to_vec(&value).unwrap();
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("large/state.json");
+    build_large(&large);
+    let seed = std::fs::read(&large).unwrap();
     println!(
-        "worst-case document: {} bytes; cached write_json {:.3} ms vs. full serde_json re-serialization {:.3} ms ({} bytes)",
-        json.len(),
-        cached.as_secs_f64() * 1e3,
-        t.elapsed().as_secs_f64() * 1e3,
-        naive.len()
+        "{ROUNDS} installs of an 8-task change per run, median of {TRIALS} runs; \
+         large state: 500 snaps + 1000 ready changes, {} bytes",
+        seed.len()
     );
+
+    for (mode, limit) in [
+        ("journal (default)", Some(snap_state::DEFAULT_JOURNAL_LIMIT)),
+        ("no journal: state.json rewritten per checkpoint", None),
+    ] {
+        println!("--- {mode} ---");
+        let (mut empty, mut big) = (Vec::new(), Vec::new());
+        let mut compaction = Duration::ZERO;
+        for trial in 0..TRIALS {
+            let path = dir.path().join(format!("{trial}-{mode}-empty/state.json"));
+            empty.push(measure(&open(&path, limit, true), "empty"));
+
+            // The same large snapshot each time, loaded as after a restart.
+            let path = dir.path().join(format!("{trial}-{mode}-large/state.json"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &seed).unwrap();
+            let store = open(&path, limit, true);
+            big.push(measure(&store, "large"));
+            // A compaction of the large state: what the journal amortizes.
+            let t = Instant::now();
+            store.close().unwrap();
+            compaction += t.elapsed();
+        }
+        let (empty_install, empty_ckpt) = report("empty state", &mut empty);
+        let (big_install, big_ckpt) = report("500 snaps + 1000 ready changes", &mut big);
+        println!(
+            "ratio large/empty: install {:.2}x, checkpoint {:.2}x",
+            big_install / empty_install,
+            big_ckpt / empty_ckpt,
+        );
+        if limit.is_some() {
+            // One compaction per max(limit, snapshot size) bytes of journal.
+            let compaction = compaction.as_secs_f64() * 1e3 / TRIALS as f64;
+            let m = &big[big.len() / 2];
+            let per_install = m.ckpt_bytes as f64 / f64::from(ROUNDS);
+            let every = (seed.len() as u64).max(snap_state::DEFAULT_JOURNAL_LIMIT) as f64;
+            let amortized = compaction * per_install / every;
+            println!(
+                "compaction (full snapshot of the large state) {compaction:.2} ms, every {:.0} installs \
+                 ({per_install:.0} journal bytes/install): {amortized:.3} ms/install amortized, \
+                 install ratio including it {:.2}x",
+                every / per_install,
+                (big_install + amortized) / empty_install,
+            );
+        }
+    }
 }

@@ -11,7 +11,7 @@ use crate::{ChangeId, State, StateError, StateGuard, StateStore, Status, TaskId}
 /// Handed to do/undo/cleanup handlers, which run **without** the state lock.
 ///
 /// Every accessor takes the lock briefly, and every mutating accessor
-/// checkpoints when it releases it (a full `state.json` write). To make
+/// checkpoints when it releases it (a journal append and fdatasync). To make
 /// several updates durable together, take [`TaskContext::lock`] once.
 pub struct TaskContext<'a> {
     pub(crate) store: &'a StateStore,

@@ -14,7 +14,8 @@
 //!
 //! The process calls `std::process::abort()` right after a checkpoint that
 //! persisted a task of that kind entering that status — i.e. the status is
-//! durable in `state.json` and nothing after it has happened. Examples:
+//! durable on disk (its journal record fdatasync'ed, or the snapshot that
+//! includes it renamed into place) and nothing after it has happened. Examples:
 //! `mount-snap` (after mount-snap is recorded Done), `link-snap:Doing`
 //! (after link-snap is recorded as started, before its handler runs),
 //! `copy-snap-data:undoing,*:error`.

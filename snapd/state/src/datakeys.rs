@@ -268,8 +268,11 @@ impl DataKeys {
         }
         if !entries_del.is_empty() {
             out.extend_from_slice(b",\"entries-del\":");
-            serde_json::to_writer(&mut *out, &entries_del.into_iter().collect::<BTreeMap<_, _>>())
-                .expect("strings serialize");
+            serde_json::to_writer(
+                &mut *out,
+                &entries_del.into_iter().collect::<BTreeMap<_, _>>(),
+            )
+            .expect("strings serialize");
         }
     }
 }

@@ -1,17 +1,20 @@
-//! The `state.json` document: incremental serialization and loading.
+//! The `state.json` document (the snapshot): incremental serialization and
+//! loading. The journal's records are in `journal.rs`.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
 
-use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::change::Change;
 use crate::datakeys::DataValue;
-use crate::state::Slot;
 use crate::task::Task;
 use crate::warning::Warning;
 use crate::{ChangeId, State, Timestamp};
+
+/// Top-level key of `state.json` naming the last journal record the
+/// snapshot includes (see [`crate::journal`]). Written by the store only.
+pub(crate) const JOURNAL_SEQ_KEY: &str = "journal-seq";
 
 /// Writes `{"k":<raw>,...}`.
 pub(crate) fn write_raw_map<'a>(
@@ -39,6 +42,12 @@ impl State {
     /// `out`, reusing the cached JSON of every change and task that was not
     /// touched since the previous call.
     pub fn write_json(&mut self, out: &mut Vec<u8>) {
+        self.write_document(out, None);
+    }
+
+    /// The snapshot the store writes: the document plus the last journal
+    /// record it includes.
+    pub(crate) fn write_document(&mut self, out: &mut Vec<u8>, journal_seq: Option<u64>) {
         out.extend_from_slice(b"{\"data\":{");
         for (i, (k, v)) in self.data.iter().enumerate() {
             if i > 0 {
@@ -48,22 +57,36 @@ impl State {
             v.write_json(out);
         }
         out.extend_from_slice(b"},\"changes\":");
-        write_slots(out, &mut self.changes);
+        self.changes.write_all(out);
         out.extend_from_slice(b",\"tasks\":");
-        write_slots(out, &mut self.tasks);
+        self.tasks.write_all(out);
         if !self.warnings.is_empty() {
             out.extend_from_slice(b",\"warnings\":");
-            serde_json::to_writer(&mut *out, &self.warnings.values().collect::<Vec<_>>())
-                .expect("warnings always serialize");
+            self.write_warnings(out);
         }
-        for (k, v) in &self.extra {
+        for (k, v) in self.extra.iter() {
             out.push(b',');
             write_key(out, k);
             out.extend_from_slice(v.get().as_bytes());
         }
+        if let Some(seq) = journal_seq {
+            write!(out, ",\"{JOURNAL_SEQ_KEY}\":{seq}").expect("writing to a Vec cannot fail");
+        }
+        self.write_counters(out);
+        out.push(b'}');
+    }
+
+    /// `[<warning>,...]`, by message.
+    pub(crate) fn write_warnings(&self, out: &mut Vec<u8>) {
+        serde_json::to_writer(&mut *out, &self.warnings.values().collect::<Vec<_>>())
+            .expect("warnings always serialize");
+    }
+
+    /// `,"last-change-id":N,...` (the four id counters).
+    pub(crate) fn write_counters(&self, out: &mut Vec<u8>) {
         write!(
             out,
-            ",\"last-change-id\":{},\"last-task-id\":{},\"last-lane-id\":{},\"last-notice-id\":{}}}",
+            ",\"last-change-id\":{},\"last-task-id\":{},\"last-lane-id\":{},\"last-notice-id\":{}",
             self.last_change_id, self.last_task_id, self.last_lane_id, self.last_notice_id
         )
         .expect("writing to a Vec cannot fail");
@@ -78,18 +101,27 @@ impl State {
 
     /// Parses a `state.json` document (ours or one written by snapd).
     pub fn from_json(bytes: &[u8]) -> Result<State, serde_json::Error> {
+        let (mut st, _) = Self::parse_document(bytes)?;
+        st.finish_load();
+        Ok(st)
+    }
+
+    /// Parses a document without the post-load repairs (the store replays
+    /// the journal first); also returns its journal sequence number (0 if
+    /// none: written before the journal existed, or by snapd).
+    pub(crate) fn parse_document(bytes: &[u8]) -> Result<(State, u64), serde_json::Error> {
         let top: BTreeMap<String, Box<RawValue>> = serde_json::from_slice(bytes)?;
         let mut st = State::default();
+        let mut journal_seq = 0;
+        let mut extra = BTreeMap::new();
         for (key, raw) in top {
             match key.as_str() {
                 "data" => {
                     let data: Option<BTreeMap<String, Box<RawValue>>> =
                         serde_json::from_str(raw.get())?;
-                    st.data = data
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(k, v)| (k, DataValue::from_raw(v)))
-                        .collect();
+                    for (k, v) in data.unwrap_or_default() {
+                        st.data.load(k, DataValue::from_raw(v));
+                    }
                 }
                 "changes" => {
                     let map: Option<BTreeMap<String, Box<RawValue>>> =
@@ -97,13 +129,7 @@ impl State {
                     for raw in map.unwrap_or_default().into_values() {
                         let chg: Change = serde_json::from_str(raw.get())?;
                         // The text we just parsed is a valid cache of this change.
-                        st.changes.insert(
-                            chg.id,
-                            Slot {
-                                value: chg,
-                                json: Some(raw.get().into()),
-                            },
-                        );
+                        st.changes.load(chg.id, chg, raw.get().into());
                     }
                 }
                 "tasks" => {
@@ -111,81 +137,55 @@ impl State {
                         serde_json::from_str(raw.get())?;
                     for raw in map.unwrap_or_default().into_values() {
                         let t: Task = serde_json::from_str(raw.get())?;
-                        st.tasks.insert(
-                            t.id,
-                            Slot {
-                                value: t,
-                                json: Some(raw.get().into()),
-                            },
-                        );
+                        st.tasks.load(t.id, t, raw.get().into());
                     }
                 }
                 "warnings" => {
                     let ws: Option<Vec<Warning>> = serde_json::from_str(raw.get())?;
-                    st.warnings = ws
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|w| (w.message.clone(), w))
-                        .collect();
+                    st.warnings.load(
+                        ws.unwrap_or_default()
+                            .into_iter()
+                            .map(|w| (w.message.clone(), w))
+                            .collect(),
+                    );
                 }
                 "last-change-id" => st.last_change_id = serde_json::from_str(raw.get())?,
                 "last-task-id" => st.last_task_id = serde_json::from_str(raw.get())?,
                 "last-lane-id" => st.last_lane_id = serde_json::from_str(raw.get())?,
                 "last-notice-id" => st.last_notice_id = serde_json::from_str(raw.get())?,
+                JOURNAL_SEQ_KEY => journal_seq = serde_json::from_str(raw.get())?,
                 _ => {
-                    st.extra.insert(key, raw);
+                    extra.insert(key, raw);
                 }
             }
         }
-        st.finish_load();
-        Ok(st)
+        st.extra.load(extra);
+        Ok((st, journal_seq))
     }
 
     /// Repairs what a hand-edited or foreign file may leave inconsistent.
-    fn finish_load(&mut self) {
+    /// What it repairs is marked changed, so the next checkpoint writes it.
+    pub(crate) fn finish_load(&mut self) {
         // Counters must stay ahead of every id in use.
         self.last_change_id = self
             .last_change_id
-            .max(self.changes.keys().last().map_or(0, |c| c.0));
+            .max(self.changes.keys().next_back().map_or(0, |c| c.0));
         self.last_task_id = self
             .last_task_id
-            .max(self.tasks.keys().last().map_or(0, |t| t.0));
+            .max(self.tasks.keys().next_back().map_or(0, |t| t.0));
         let now = Timestamp::now();
         let ids: Vec<ChangeId> = self.changes.keys().copied().collect();
         for id in ids {
-            let chg = &self.changes[&id].value;
+            let chg = self.changes.get(&id).expect("listed above");
             let ready = (chg.status.is_some() || !chg.task_ids.is_empty())
                 && self.derive_status(chg).is_ready();
             if ready && chg.ready_time.is_none() {
-                let slot = self.changes.get_mut(&id).expect("present");
-                slot.value.ready_time = Some(now);
-                slot.json = None;
+                self.changes.get_mut(&id).expect("present").ready_time = Some(now);
             }
         }
         self.modified = false;
         self.transitions.clear();
     }
-}
-
-fn write_slots<K: std::fmt::Display + Ord, T: Serialize>(
-    out: &mut Vec<u8>,
-    slots: &mut BTreeMap<K, Slot<T>>,
-) {
-    out.push(b'{');
-    for (i, (id, slot)) in slots.iter_mut().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        // Ids are decimal, so they need no escaping.
-        write!(out, "\"{id}\":").expect("writing to a Vec cannot fail");
-        let json = slot.json.get_or_insert_with(|| {
-            serde_json::to_string(&slot.value)
-                .expect("tasks and changes always serialize")
-                .into()
-        });
-        out.extend_from_slice(json.as_bytes());
-    }
-    out.push(b'}');
 }
 
 #[cfg(test)]
@@ -215,7 +215,7 @@ mod tests {
         let lane = st.new_lane();
         st.task_mut(a).unwrap().join_lane(lane);
         st.task_mut(a).unwrap().log_info("hello");
-        st.extra.insert(
+        st.extra.get_mut().insert(
             "notices".into(),
             RawValue::from_string("[]".into()).unwrap(),
         );

@@ -353,7 +353,10 @@ mod tests {
         let text = std::str::from_utf8(&out).unwrap();
         assert!(!text.contains("\"changes\""), "{text}");
         assert!(text.contains("\"entries\":{\"snaps\":{\"b\":2}}"), "{text}");
-        assert!(text.contains("\"entries-del\":{\"snaps\":[\"a\"]}"), "{text}");
+        assert!(
+            text.contains("\"entries-del\":{\"snaps\":[\"a\"]}"),
+            "{text}"
+        );
         assert!(text.contains("\"data-del\":[\"seeded\"]"), "{text}");
         assert!(!text.contains("warnings"), "{text}");
         back.apply_record(Record::parse(&out).unwrap()).unwrap();

@@ -3,11 +3,20 @@
 //! A re-implementation of snapd's overlord state (`overlord/state`):
 //!
 //! * [`State`] — the in-memory document: `data` keys (`snaps`, `conns`…),
-//!   [`Change`]s, [`Task`]s, warnings and id counters, stored as one
-//!   `state.json` in snapd's layout.
-//! * [`StateStore`] — the state lock. Releasing a [`StateGuard`] writes the
-//!   whole document atomically (temp file, fsync, rename, fsync dir; mode
-//!   0600) if it was modified. `state.lock` (flock) keeps a second daemon out.
+//!   [`Change`]s, [`Task`]s, warnings and id counters, stored as
+//!   `state.json` in snapd's layout (the snapshot) plus `state.journal`.
+//! * [`StateStore`] — the state lock. Releasing a [`StateGuard`] that
+//!   modified the state is a checkpoint: one record with only what changed
+//!   (changes, tasks, data keys or single entries of `snaps`-like keys,
+//!   removals, warnings, counters) is appended to `state.journal` and
+//!   fdatasync'ed, so its cost follows the change, not the state's size.
+//!   Once the journal outgrows max(1 MiB, the snapshot), and at a clean
+//!   [`StateStore::close`]/drop, the whole document is written atomically
+//!   as the new snapshot (temp file, fsync, rename, fsync dir; mode 0600)
+//!   and the journal emptied. Loading replays the journal's records after
+//!   the snapshot's `journal-seq`, ignoring a torn last record. See the
+//!   `store` module source for the crash-safety argument. `state.lock`
+//!   (flock) keeps a second daemon out.
 //! * [`TaskRunner`] — runs do/undo handlers per task kind, sequentially on
 //!   its own thread, with snapd's ordering, abort/rollback and crash-resume
 //!   rules. See [`runner`] for the execution model and [`crash`] for the
@@ -45,7 +54,7 @@
 //!     let link = st.new_task_in(chg, "link-snap", "Make snap \"hello\" available").unwrap();
 //!     st.wait_for(link, mount).unwrap();
 //!     chg
-//! }; // guard dropped: state.json written, runner woken
+//! }; // guard dropped: the change journaled (durable), runner woken
 //!
 //! // The daemon would run `runner.run_forever()` on a thread; here:
 //! runner.run_until_idle().unwrap();
@@ -68,6 +77,7 @@ mod document;
 mod error;
 mod ids;
 mod info;
+mod journal;
 mod persist;
 mod prune;
 pub mod runner;
@@ -76,6 +86,7 @@ mod status;
 mod store;
 mod task;
 mod time;
+mod tracked;
 mod warning;
 
 pub use change::Change;
@@ -91,7 +102,10 @@ pub use prune::{PruneOptions, PruneReport};
 pub use runner::{Handler, HandlerError, Idle, RunnerOptions, TaskRunner, UnknownKinds};
 pub use state::{State, Transition};
 pub use status::Status;
-pub use store::{CheckpointStats, PersistHook, RetryPolicy, StateGuard, StateStore, StoreOptions};
+pub use store::{
+    CheckpointStats, DEFAULT_JOURNAL_LIMIT, PersistHook, RetryPolicy, StateGuard, StateStore,
+    StoreOptions,
+};
 pub use task::{LOG_ERROR, LOG_INFO, MAX_LOG_LINES, Progress, Task};
 pub use time::Timestamp;
 pub use warning::{DEFAULT_EXPIRE_AFTER, DEFAULT_REPEAT_AFTER, Warning};

@@ -106,12 +106,11 @@ impl State {
 
     /// Deletes a change and its tasks; returns how many tasks went.
     fn remove_change(&mut self, id: ChangeId) -> usize {
-        let Some(slot) = self.changes.remove(&id) else {
+        let Some(chg) = self.changes.remove(&id) else {
             return 0;
         };
         self.modified = true;
-        slot.value
-            .task_ids
+        chg.task_ids
             .iter()
             .filter(|t| self.tasks.remove(t).is_some())
             .count()

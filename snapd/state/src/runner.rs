@@ -379,13 +379,12 @@ impl TaskRunner {
             retried.insert(job.task);
             return false;
         }
-        if let Some(t) = st.tasks.get_mut(&job.task) {
+        if let Ok(t) = st.task_slot(job.task) {
             let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
             match job.phase {
-                Phase::Undo => t.value.undoing_time_ns = t.value.undoing_time_ns.saturating_add(ns),
-                _ => t.value.doing_time_ns = t.value.doing_time_ns.saturating_add(ns),
+                Phase::Undo => t.undoing_time_ns = t.undoing_time_ns.saturating_add(ns),
+                _ => t.doing_time_ns = t.doing_time_ns.saturating_add(ns),
             }
-            t.json = None;
         }
         let res = match res {
             // During shutdown failures may be caused by the shutdown itself.
@@ -566,10 +565,10 @@ impl TaskRunner {
                     _ => continue,
                 };
                 // A Retry's schedule is consumed by this run.
-                if let Some(slot) = st.tasks.get_mut(&tid)
-                    && slot.value.at_time.take().is_some()
+                if st.task(tid).is_some_and(|t| t.at_time.is_some())
+                    && let Ok(t) = st.task_slot(tid)
                 {
-                    slot.json = None;
+                    t.at_time = None;
                 }
                 // Starting a task is not progress: a Retry-ing task re-picked
                 // after nothing else moved must not reset the retry set.

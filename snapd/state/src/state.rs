@@ -7,8 +7,9 @@ use std::collections::BTreeMap;
 use serde_json::value::RawValue;
 
 use crate::change::Change;
-use crate::datakeys::DataValue;
+use crate::datakeys::DataKeys;
 use crate::task::Task;
+use crate::tracked::{Slots, Tracked};
 use crate::warning::Warning;
 use crate::{ChangeId, StateError, Status, TaskId, Timestamp};
 
@@ -21,39 +22,25 @@ pub struct Transition {
     pub status: Status,
 }
 
-/// An object plus its cached JSON text. Any mutable access drops the cache,
-/// so a checkpoint only re-serializes what changed since the last one.
-#[derive(Debug)]
-pub(crate) struct Slot<T> {
-    pub(crate) value: T,
-    pub(crate) json: Option<Box<str>>,
-}
-
-impl<T> Slot<T> {
-    fn new(value: T) -> Self {
-        Slot { value, json: None }
-    }
-}
-
 /// The whole persistent state: `data` keys, changes, tasks, warnings and
 /// id counters, plus bookkeeping for checkpoints.
 ///
 /// All access goes through a [`crate::StateGuard`] (the state lock).
-/// Mutations flag the state as modified; releasing the guard then writes
-/// the whole document once.
+/// Mutations flag the state as modified and record what they touched;
+/// releasing the guard then journals what changed, once.
 #[derive(Debug, Default)]
 pub struct State {
-    pub(crate) data: BTreeMap<String, DataValue>,
-    pub(crate) changes: BTreeMap<ChangeId, Slot<Change>>,
-    pub(crate) tasks: BTreeMap<TaskId, Slot<Task>>,
-    pub(crate) warnings: BTreeMap<String, Warning>,
+    pub(crate) data: DataKeys,
+    pub(crate) changes: Slots<ChangeId, Change>,
+    pub(crate) tasks: Slots<TaskId, Task>,
+    pub(crate) warnings: Tracked<BTreeMap<String, Warning>>,
     pub(crate) last_change_id: u64,
     pub(crate) last_task_id: u64,
     pub(crate) last_lane_id: u64,
     pub(crate) last_notice_id: u64,
     /// Top-level keys we do not model (`notices`...), kept verbatim so a
     /// state written by snapd survives a round trip.
-    pub(crate) extra: BTreeMap<String, Box<RawValue>>,
+    pub(crate) extra: Tracked<BTreeMap<String, Box<RawValue>>>,
     pub(crate) modified: bool,
     pub(crate) ensure_requested: bool,
     pub(crate) transitions: Vec<Transition>,
@@ -84,10 +71,8 @@ impl State {
     pub fn new_change(&mut self, kind: &str, summary: &str) -> ChangeId {
         self.last_change_id += 1;
         let id = ChangeId(self.last_change_id);
-        self.changes.insert(
-            id,
-            Slot::new(Change::new(id, kind, summary, Timestamp::now())),
-        );
+        self.changes
+            .insert(id, Change::new(id, kind, summary, Timestamp::now()));
         self.modified = true;
         self.ensure_requested = true;
         id
@@ -97,10 +82,8 @@ impl State {
     pub fn new_task(&mut self, kind: &str, summary: &str) -> TaskId {
         self.last_task_id += 1;
         let id = TaskId(self.last_task_id);
-        self.tasks.insert(
-            id,
-            Slot::new(Task::new(id, kind, summary, Timestamp::now())),
-        );
+        self.tasks
+            .insert(id, Task::new(id, kind, summary, Timestamp::now()));
         self.modified = true;
         id
     }
@@ -125,21 +108,20 @@ impl State {
         if !self.changes.contains_key(&change) {
             return Err(StateError::NoSuchChange(change));
         }
-        let t = self.task_slot(task)?;
-        match t.value.change {
+        let t = self.task_ref(task)?;
+        match t.change {
             Some(c) if c == change => return Ok(()),
             Some(c) => return Err(StateError::TaskInOtherChange { task, change: c }),
             None => {}
         }
-        t.value.change = Some(change);
-        t.json = None;
-        let task_ready = t.value.status.is_ready();
+        let t = self.task_slot(task)?;
+        t.change = Some(change);
+        let task_ready = t.status.is_ready();
         let chg = self.change_slot(change)?;
-        chg.value.task_ids.push(task);
-        chg.json = None;
+        chg.task_ids.push(task);
         // Adding pending work re-opens a change that looked finished.
-        if !task_ready && chg.value.status.is_none() {
-            chg.value.ready_time = None;
+        if !task_ready && chg.status.is_none() {
+            chg.ready_time = None;
         }
         self.modified = true;
         self.ensure_requested = true;
@@ -150,16 +132,14 @@ impl State {
     /// predecessor is Done; the predecessor's Undo waits for `task` to be
     /// ready). Both edge lists are kept symmetric.
     pub fn wait_for(&mut self, task: TaskId, predecessor: TaskId) -> Result<(), StateError> {
-        self.task_slot(predecessor)?;
-        let t = self.task_slot(task)?;
-        if !t.value.wait_tasks.contains(&predecessor) {
-            t.value.wait_tasks.push(predecessor);
-            t.json = None;
+        let p = self.task_ref(predecessor)?;
+        let add_halt = !p.halt_tasks.contains(&task);
+        let add_wait = !self.task_ref(task)?.wait_tasks.contains(&predecessor);
+        if add_wait {
+            self.task_slot(task)?.wait_tasks.push(predecessor);
         }
-        let p = self.task_slot(predecessor)?;
-        if !p.value.halt_tasks.contains(&task) {
-            p.value.halt_tasks.push(task);
-            p.json = None;
+        if add_halt {
+            self.task_slot(predecessor)?.halt_tasks.push(task);
         }
         self.modified = true;
         Ok(())
@@ -188,37 +168,35 @@ impl State {
     }
 
     pub fn change(&self, id: ChangeId) -> Option<&Change> {
-        self.changes.get(&id).map(|s| &s.value)
+        self.changes.get(&id)
     }
 
     /// Mutable access to a change's data.
     pub fn change_mut(&mut self, id: ChangeId) -> Option<&mut Change> {
-        let slot = self.changes.get_mut(&id)?;
-        slot.json = None;
+        let chg = self.changes.get_mut(&id)?;
         self.modified = true;
-        Some(&mut slot.value)
+        Some(chg)
     }
 
     /// All changes, by ascending id.
     pub fn changes(&self) -> impl Iterator<Item = &Change> {
-        self.changes.values().map(|s| &s.value)
+        self.changes.values()
     }
 
     pub fn task(&self, id: TaskId) -> Option<&Task> {
-        self.tasks.get(&id).map(|s| &s.value)
+        self.tasks.get(&id)
     }
 
     /// Mutable access to a task's data, log and lanes.
     pub fn task_mut(&mut self, id: TaskId) -> Option<&mut Task> {
-        let slot = self.tasks.get_mut(&id)?;
-        slot.json = None;
+        let t = self.tasks.get_mut(&id)?;
         self.modified = true;
-        Some(&mut slot.value)
+        Some(t)
     }
 
     /// All tasks (attached or not), by ascending id.
     pub fn tasks(&self) -> impl Iterator<Item = &Task> {
-        self.tasks.values().map(|s| &s.value)
+        self.tasks.values()
     }
 
     /// Tasks of a change in the order they were added.
@@ -237,11 +215,18 @@ impl State {
             .collect()
     }
 
-    pub(crate) fn task_slot(&mut self, id: TaskId) -> Result<&mut Slot<Task>, StateError> {
+    fn task_ref(&self, id: TaskId) -> Result<&Task, StateError> {
+        self.tasks.get(&id).ok_or(StateError::NoSuchTask(id))
+    }
+
+    /// Mutable access to a task for internal bookkeeping: it is journaled
+    /// at the next checkpoint (the caller decides about `modified`).
+    pub(crate) fn task_slot(&mut self, id: TaskId) -> Result<&mut Task, StateError> {
         self.tasks.get_mut(&id).ok_or(StateError::NoSuchTask(id))
     }
 
-    pub(crate) fn change_slot(&mut self, id: ChangeId) -> Result<&mut Slot<Change>, StateError> {
+    /// Like [`State::task_slot`], for a change.
+    pub(crate) fn change_slot(&mut self, id: ChangeId) -> Result<&mut Change, StateError> {
         self.changes
             .get_mut(&id)
             .ok_or(StateError::NoSuchChange(id))
@@ -262,8 +247,8 @@ impl State {
                 reason: "use set_task_to_wait",
             });
         }
-        let t = self.task_slot(id)?;
-        if status == Status::Done && t.value.status == Status::Abort {
+        let t = self.task_ref(id)?;
+        if status == Status::Done && t.status == Status::Abort {
             return Ok(());
         }
         self.force_status(id, status);
@@ -281,20 +266,23 @@ impl State {
                 reason: "cannot wait for Wait",
             });
         }
-        let t = self.task_slot(id)?;
-        if t.value.status == Status::Abort {
+        let t = self.task_ref(id)?;
+        if t.status == Status::Abort {
             return Ok(());
         }
-        t.value.waited_status = waited;
+        if t.waited_status != waited {
+            self.task_slot(id)?.waited_status = waited;
+            self.modified = true;
+        }
         self.force_status(id, Status::Wait);
         Ok(())
     }
 
     /// Ends the wait of a task in `Wait` (e.g. after the expected reboot).
     pub fn resolve_wait(&mut self, id: TaskId) -> Result<(), StateError> {
-        let t = self.task_slot(id)?;
-        if t.value.status == Status::Wait {
-            let waited = t.value.waited_status;
+        let t = self.task_ref(id)?;
+        if t.status == Status::Wait {
+            let waited = t.waited_status;
             self.force_status(id, waited);
             self.ensure_requested = true;
         }
@@ -304,27 +292,27 @@ impl State {
     /// Raw status change with all bookkeeping: ready-time of the task, of
     /// its change, and the transition log used by crash points.
     pub(crate) fn force_status(&mut self, id: TaskId, new: Status) {
-        let Some(slot) = self.tasks.get_mut(&id) else {
+        let Some(t) = self.tasks.get(&id) else {
             return;
         };
-        let old = slot.value.status;
+        let old = t.status;
         if old == new {
             return;
         }
         let now = Timestamp::now();
-        slot.value.status = new;
+        let t = self.tasks.get_mut(&id).expect("checked above");
+        t.status = new;
         if !old.is_ready() && new.is_ready() {
-            slot.value.ready_time = Some(now);
+            t.ready_time = Some(now);
         }
-        slot.json = None;
         self.modified = true;
         self.transitions.push(Transition {
             task: id,
-            kind: slot.value.kind.clone(),
+            kind: t.kind.clone(),
             status: new,
         });
         if old.is_ready() != new.is_ready()
-            && let Some(chg) = slot.value.change
+            && let Some(chg) = t.change
         {
             self.update_change_readiness(chg, now);
         }
@@ -334,21 +322,20 @@ impl State {
         let Some(chg) = self.changes.get(&id) else {
             return;
         };
-        if chg.value.status.is_some() {
+        if chg.status.is_some() {
             return;
         }
         let all_ready = chg
-            .value
             .task_ids
             .iter()
             .all(|t| self.task(*t).is_none_or(|t| t.status.is_ready()));
-        let slot = self.changes.get_mut(&id).expect("checked above");
-        match (all_ready, slot.value.ready_time.is_some()) {
-            (true, false) => slot.value.ready_time = Some(now),
-            (false, true) => slot.value.ready_time = None,
+        let ready_time = match (all_ready, chg.ready_time.is_some()) {
+            (true, false) => Some(now),
+            (false, true) => None,
             _ => return,
-        }
-        slot.json = None;
+        };
+        self.changes.get_mut(&id).expect("checked above").ready_time = ready_time;
+        self.modified = true;
     }
 
     /// Overrides (or with `None` clears) the derived status of a change;
@@ -359,23 +346,22 @@ impl State {
         status: Option<Status>,
     ) -> Result<(), StateError> {
         let now = Timestamp::now();
-        let slot = self.change_slot(id)?;
-        slot.value.status = status;
-        slot.json = None;
-        self.modified = true;
+        let chg = self.change_slot(id)?;
+        chg.status = status;
         match status {
             Some(s) if s.is_ready() => {
-                let slot = self.change_slot(id)?;
-                slot.value.ready_time.get_or_insert(now);
+                chg.ready_time.get_or_insert(now);
             }
             _ => self.update_change_readiness(id, now),
         }
+        self.modified = true;
         Ok(())
     }
 
     /// Sets a task's progress. Like snapd, only a final value
     /// (`done == total`) marks the state modified: intermediate download
-    /// progress is shown by the API but not worth a disk write.
+    /// progress is shown by the API but not worth a disk write (it is
+    /// written with the next checkpoint that happens anyway).
     pub fn set_task_progress(
         &mut self,
         id: TaskId,
@@ -383,9 +369,7 @@ impl State {
         done: u64,
         total: u64,
     ) -> Result<(), StateError> {
-        let slot = self.task_slot(id)?;
-        slot.value.set_progress(label, done, total);
-        slot.json = None;
+        self.task_slot(id)?.set_progress(label, done, total);
         if total > 0 && done == total {
             self.modified = true;
         }
@@ -394,36 +378,35 @@ impl State {
 
     /// Schedules a task to run no earlier than `at` (`None` clears).
     pub fn schedule_task(&mut self, id: TaskId, at: Option<Timestamp>) -> Result<(), StateError> {
-        let slot = self.task_slot(id)?;
-        if at.is_some() && slot.value.status.is_ready() {
+        let t = self.task_ref(id)?;
+        if at.is_some() && t.status.is_ready() {
             return Ok(());
         }
-        slot.value.at_time = at;
-        slot.json = None;
+        self.task_slot(id)?.at_time = at;
         self.modified = true;
         self.ensure_requested = true;
         Ok(())
     }
 
     pub(crate) fn set_task_clean(&mut self, id: TaskId) {
-        let Some(slot) = self.tasks.get_mut(&id) else {
+        let Some(t) = self.tasks.get(&id) else {
             return;
         };
-        if slot.value.clean {
+        if t.clean {
             return;
         }
-        slot.value.clean = true;
-        slot.json = None;
+        let t = self.tasks.get_mut(&id).expect("checked above");
+        t.clean = true;
         self.modified = true;
-        let Some(chg) = slot.value.change else { return };
+        let Some(chg) = t.change else { return };
         let all_clean = self.change(chg).is_some_and(|c| {
-            c.task_ids
-                .iter()
-                .all(|t| self.task(*t).is_none_or(|t| t.clean))
+            !c.clean
+                && c.task_ids
+                    .iter()
+                    .all(|t| self.task(*t).is_none_or(|t| t.clean))
         });
-        if all_clean && let Some(slot) = self.changes.get_mut(&chg) {
-            slot.value.clean = true;
-            slot.json = None;
+        if all_clean && let Some(c) = self.changes.get_mut(&chg) {
+            c.clean = true;
         }
     }
 }

@@ -108,10 +108,6 @@ impl<K: Ord + Copy + std::fmt::Display, T: Serialize> Slots<K, T> {
         self.map.values().map(|s| &s.value)
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.map.len()
-    }
-
     /// Whether anything was inserted, mutated or removed since the last
     /// [`Slots::clear_dirty`].
     pub(crate) fn is_dirty(&self) -> bool {

@@ -54,6 +54,7 @@ impl State {
         let now = Timestamp::now();
         let w = self
             .warnings
+            .get_mut()
             .entry(message.to_owned())
             .or_insert_with(|| Warning {
                 message: message.to_owned(),
@@ -70,7 +71,10 @@ impl State {
 
     /// Removes the warning with this message; returns whether it existed.
     pub fn remove_warning(&mut self, message: &str) -> bool {
-        let had = self.warnings.remove(message).is_some();
+        let had = self.warnings.contains_key(message);
+        if had {
+            self.warnings.get_mut().remove(message);
+        }
         self.modified |= had;
         had
     }
@@ -109,21 +113,25 @@ impl State {
 
     /// Marks warnings showable at `t` as shown; returns how many.
     pub fn okay_warnings(&mut self, t: Timestamp) -> usize {
+        if !self.warnings.values().any(|w| w.show_at(t)) {
+            return 0;
+        }
         let mut n = 0;
-        for w in self.warnings.values_mut() {
+        for w in self.warnings.get_mut().values_mut() {
             if w.show_at(t) {
                 w.last_shown = Some(t);
                 n += 1;
             }
         }
-        self.modified |= n > 0;
+        self.modified = true;
         n
     }
 
     pub(crate) fn prune_warnings(&mut self, now: Timestamp) {
-        let before = self.warnings.len();
-        self.warnings.retain(|_, w| !w.expired_at(now));
-        self.modified |= self.warnings.len() != before;
+        if self.warnings.values().any(|w| w.expired_at(now)) {
+            self.warnings.get_mut().retain(|_, w| !w.expired_at(now));
+            self.modified = true;
+        }
     }
 }
 

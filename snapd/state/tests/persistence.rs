@@ -184,6 +184,9 @@ fn task_left_undoing_is_rerun_after_restart() {
 // ----- crash injection through a real process abort ---------------------
 
 const CHILD_DIR_ENV: &str = "SNAP_STATE_TEST_CRASH_DIR";
+/// Journal mode of the child: `default`, `tiny` (compacting all the time)
+/// or `off` (a snapshot per checkpoint).
+const JOURNAL_MODE_ENV: &str = "SNAP_STATE_TEST_JOURNAL";
 
 /// Kinds of the crash scenario: `d` fails when `fail` is set.
 const KINDS: [&str; 4] = ["a", "b", "c", "d"];
@@ -231,7 +234,17 @@ fn crash_child() {
         return;
     };
     let fail = std::env::var("SNAP_STATE_TEST_FAIL").is_ok();
-    let store = Arc::new(StateStore::open(dir.join("state.json")).unwrap());
+    let journal_limit = match std::env::var(JOURNAL_MODE_ENV).as_deref() {
+        Ok("off") => None,
+        // Compact whenever the journal outgrows the (small) snapshot.
+        Ok("tiny") => Some(0),
+        _ => Some(snap_state::DEFAULT_JOURNAL_LIMIT),
+    };
+    let opts = StoreOptions {
+        journal_limit,
+        ..Default::default()
+    };
+    let store = Arc::new(StateStore::open_with(dir.join("state.json"), &opts).unwrap());
     chain(&mut store.lock(), &KINDS);
     crash_runner(&store, &dir, fail).run_until_idle().unwrap();
     // Reaching this point means the crash point was never hit.
@@ -258,11 +271,16 @@ fn crash_at_every_boundary_then_resume() {
     for p in ["d:Error", "c:Undoing", "b:undone", "a:Undone", "*:Undoing"] {
         cases.push((p.to_owned(), true));
     }
-    for (point, fail) in cases {
+    let cases: Vec<(String, bool, &str)> = ["default", "tiny", "off"]
+        .into_iter()
+        .flat_map(|mode| cases.iter().map(move |(p, f)| (p.clone(), *f, mode)))
+        .collect();
+    for (point, fail, mode) in cases {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(std::env::current_exe().unwrap());
         cmd.args(["crash_child", "--exact", "--nocapture", "--test-threads=1"])
             .env(CHILD_DIR_ENV, dir.path())
+            .env(JOURNAL_MODE_ENV, mode)
             .env(CRASH_ENV, &point)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());
@@ -280,9 +298,19 @@ fn crash_at_every_boundary_then_resume() {
             out.status
         );
         assert!(stderr.contains(CRASH_ENV), "{point}: {stderr}");
+        let journal = std::fs::metadata(dir.path().join("state.journal")).map_or(0, |m| m.len());
+        match mode {
+            // The status that fired the crash point is durable in the
+            // journal only: it was appended, never compacted.
+            "default" => assert!(journal > 0, "{point}: no journal"),
+            "off" => assert_eq!(journal, 0, "{point}: journal in off mode"),
+            _ => {}
+        }
+        let point_mode = format!("{point} ({mode} journal)");
+        let point = point_mode.as_str();
 
         // The crash happened right after the named status became durable.
-        let spec = snap_state::CrashPoints::parse(&point).unwrap();
+        let spec = snap_state::CrashPoints::parse(point.split(' ').next().unwrap()).unwrap();
         let want = &spec.0[0];
         let store = open(&dir.path().join("state.json"));
         let ids: Vec<_> = store.lock().tasks().map(|t| t.id()).collect();

@@ -34,6 +34,7 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
         .fallback(reply::unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(access))
+        .layer(middleware::map_response(envelope_every_error))
         // Uploads are streamed to disk by the sideload handler, which applies its own limit.
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(daemon)
@@ -54,4 +55,23 @@ async fn access(ConnectInfo(peer): ConnectInfo<Peer>, req: Request, next: Next) 
         return reply::forbidden().into_response();
     }
     next.run(req).await
+}
+
+/// Errors raised before a handler runs (axum's own rejections: an undecodable path, a body over
+/// the limit) come as plain text; clients expect snapd's JSON envelope for every error, so
+/// they are rewrapped here, in one place, with their status and text.
+async fn envelope_every_error(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&body).trim().to_owned();
+    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
+    reply::Reply(snapd_api::Response::error(status.as_u16(), message, None, None)).into_response()
 }

@@ -50,10 +50,10 @@ pub fn snap_not_installed(name: &str) -> Reply {
     ))
 }
 
-pub fn conflict(snap: &str, change_kind: &str) -> Reply {
+pub fn conflict(message: String, snap: &str, change_kind: &str) -> Reply {
     Reply(Response::error(
         409,
-        format!("snap {snap:?} has {change_kind:?} change in progress"),
+        message,
         Some(kinds::SNAP_CHANGE_CONFLICT),
         Some(json!({"snap-name": snap, "change-kind": change_kind})),
     ))

@@ -138,7 +138,7 @@ async fn sideload(d: Arc<Daemon>, multipart: Multipart) -> ApiResult {
 fn op_error(e: OpError) -> Reply {
     let message = e.to_string();
     match e {
-        OpError::Conflict(c) => reply::conflict(&c.snap, &c.change_kind),
+        OpError::Conflict(c) => reply::conflict(c.message(), &c.snap, &c.change_kind),
         OpError::NotInstalled(name) => reply::snap_not_installed(&name),
         OpError::AlreadyInstalled(_) => bad_request(message),
         // snapd gives this no kind: clients reserve `snap-not-a-snap` for `snap try` on a

@@ -12,6 +12,7 @@ use snap_state::{HandlerError, State, TaskContext, TaskId, TaskRunner};
 use snap_sys::{Mounter, remove_dir_all_if_exists, remove_if_exists, replace_symlink_atomically};
 
 use super::model::{RevisionInfo, SNAPS_KEY, SnapState, get_snap};
+use super::profiles;
 use super::plan::check_base;
 use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
 
@@ -42,7 +43,9 @@ pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
     runner.add_handler("prerequisites", with_env!(prerequisites), None);
     runner.add_handler_with_undo("mount-snap", with_env!(mount_snap), with_env!(undo_mount_snap));
     runner.add_handler_with_undo("copy-snap-data", with_env!(copy_snap_data), with_env!(undo_copy_snap_data));
+    runner.add_handler_with_undo("setup-profiles", with_env!(setup_profiles), with_env!(remove_profiles));
     runner.add_handler_with_undo("link-snap", with_env!(link_snap), with_env!(undo_link_snap));
+    runner.add_handler_with_undo("remove-profiles", with_env!(remove_profiles), with_env!(restore_profiles));
     runner.add_handler_with_undo("unlink-snap", with_env!(unlink_snap), with_env!(relink_snap));
     runner.add_handler("clear-snap", with_env!(clear_snap), None);
     runner.add_handler("discard-snap", with_env!(discard_snap), None);
@@ -197,6 +200,27 @@ fn undo_copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
     Ok(())
 }
 
+// ----- setup-profiles / remove-profiles: what the launcher applies -----
+
+fn setup_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    profiles::write_profiles(env, &s.name, s.revision, s.devmode)
+}
+
+fn remove_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    profiles::remove_profiles_except(env, &s.name, &[])
+}
+
+/// Undoing a removal's `remove-profiles`: the current revision's profiles come back.
+fn restore_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let Some(entry) = ctx.with_state(|st| get_snap(st, &s.name))? else {
+        return Ok(());
+    };
+    profiles::write_profiles(env, &s.name, entry.current, entry.devmode)
+}
+
 // ----- link-snap: make the revision current and visible -----
 
 fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
@@ -257,8 +281,12 @@ fn undo_link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     Ok(())
 }
 
-/// `current` symlinks and `/snap/bin` wrappers for `rev`.
+/// `current` symlinks and `/snap/bin` wrappers for `rev`. The data directories the links
+/// point into are made first: a removal rolled back after its data was cleared relinks too.
 fn make_current(env: &Env, name: &str, rev: Revision, info: &RevisionInfo) -> Result {
+    for dir in [env.dirs.snap_data(name, rev), env.dirs.snap_common(name)] {
+        fs::create_dir_all(&dir).map_err(io_fail(format!("cannot create {}", dir.display())))?;
+    }
     let target = PathBuf::from(rev.to_string());
     replace_symlink_atomically(&env.dirs.current_link(name), &target).map_err(fail("cannot make the snap current"))?;
     replace_symlink_atomically(&env.dirs.snap_data_current(name), &target).map_err(fail("cannot make the snap's data current"))?;
@@ -337,6 +365,11 @@ fn clear_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn discard_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
+    if s.last {
+        // Normally unlink-snap removed it; not when the snap was already inactive (a removal
+        // that failed and was rolled back half way).
+        remove_if_exists(&env.dirs.current_link(&s.name)).map_err(fail("cannot remove the current link"))?;
+    }
     unmount_revision(env, &s.name, s.revision)?;
     remove_if_exists(&env.dirs.blob(&s.name, s.revision)).map_err(fail("cannot remove the snap's blob"))?;
     ctx.finish(|st: &mut State| {

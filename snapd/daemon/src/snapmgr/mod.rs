@@ -4,5 +4,6 @@ pub mod handlers;
 pub mod model;
 pub mod ops;
 pub mod plan;
+pub mod profiles;
 pub mod setup;
 pub mod view;

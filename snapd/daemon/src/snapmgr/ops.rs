@@ -85,6 +85,9 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
     for name in names {
         let state = st.snap(name).ok_or_else(|| OpError::NotInstalled(name.clone()))?;
         check_remove(name, names, &*st)?;
+        if let Some(conflict) = install_needing(&st, name) {
+            return Err(OpError::Conflict(conflict));
+        }
         states.push(state);
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -112,6 +115,36 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
     st.change_mut(chg).expect("just created").set("api-data", &serde_json::json!({"snap-names": names}))?;
     st.commit()?;
     Ok(chg)
+}
+
+/// An unfinished install of a snap that runs on `base`: removing the base now would leave that
+/// snap without one once it is installed.
+fn install_needing(st: &State, base: &str) -> Option<ChangeConflict> {
+    for chg in st.changes().filter(|c| !c.is_ready()) {
+        for t in st.change_tasks(chg.id()) {
+            let Ok(Some(setup)) = t.get::<SnapSetup>(SETUP_KEY) else {
+                continue;
+            };
+            let needs = setup
+                .info
+                .as_ref()
+                .zip(snap_core::SnapType::parse(&setup.snap_type))
+                .and_then(|(info, ty)| super::plan::required_base(ty, info.base.as_deref()));
+            if needs.as_deref() == Some(base) {
+                return Some(ChangeConflict {
+                    snap: base.to_owned(),
+                    change_kind: chg.kind().to_owned(),
+                    change_id: chg.id(),
+                    custom_message: Some(format!(
+                        "snap {base:?} is needed by snap {:?}, which has {:?} change in progress",
+                        setup.name,
+                        chg.kind()
+                    )),
+                });
+            }
+        }
+    }
+    None
 }
 
 fn new_change(st: &mut State, kind: &str, summary: &str, snaps: &[&str]) -> Result<ChangeId, StateError> {

@@ -146,9 +146,8 @@ pub struct TaskPlan {
     pub revision: Revision,
 }
 
-/// The tasks of a sideload install, in order. Later parts of the product (security profiles,
-/// connections, services, hooks) add their tasks between `copy-snap-data` and `link-snap` and
-/// after it, as snapd's chain does.
+/// The tasks of a sideload install, in order. Later parts of the product (connections,
+/// services, hooks) add their tasks after `link-snap`, as snapd's chain does.
 pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan> {
     let t = |kind, summary: String| TaskPlan {
         kind,
@@ -160,6 +159,7 @@ pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan
         t("prerequisites", format!("Ensure prerequisites for {name:?} are available")),
         t("mount-snap", format!("Mount snap {name:?} ({rev})")),
         t("copy-snap-data", format!("Copy snap {name:?} data")),
+        t("setup-profiles", format!("Setup snap {name:?} ({rev}) security profiles")),
         t("link-snap", format!("Make snap {name:?} ({rev}) available to the system")),
     ]
 }
@@ -175,6 +175,11 @@ pub fn remove_tasks(name: &str, st: &SnapState) -> Vec<TaskPlan> {
             revision: st.current,
         });
     }
+    out.push(TaskPlan {
+        kind: "remove-profiles",
+        summary: format!("Remove security profiles of snap {name:?}"),
+        revision: st.current,
+    });
     let mut revs: Vec<Revision> = st.sequence.iter().map(|r| r.revision).filter(|r| *r != st.current).collect();
     revs.push(st.current);
     for rev in revs {

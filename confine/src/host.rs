@@ -1,0 +1,258 @@
+//! What is prepared on the host, as the caller, before entering the sandbox: the sources of the
+//! root's bind mounts, the user's directories, the snap's private tmp and its runtime directory.
+
+use std::fs::DirBuilder;
+use std::os::fd::OwnedFd;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use snap_core::dirs::Dirs;
+
+use crate::env::substitute_user;
+use crate::error::Error;
+use crate::plan::{MountPlan, Step, relative_in_sandbox};
+
+/// Creates the missing sources of the plan's binds that may be created (directories under the
+/// root). Failing to create a required one is an error; others are reported through `note` and
+/// their mounts are skipped later.
+pub fn create_bind_sources(plan: &MountPlan, note: &mut dyn FnMut(String)) -> Result<(), Error> {
+    for step in &plan.steps {
+        let Step::Bind(b) = step else { continue };
+        let Some(mode) = b.create_source else {
+            continue;
+        };
+        if b.source.symlink_metadata().is_ok() {
+            continue;
+        }
+        match DirBuilder::new()
+            .recursive(true)
+            .mode(mode)
+            .create(&b.source)
+        {
+            Ok(()) => note(format!("created {}", b.source.display())),
+            Err(e) if b.required => return Err(Error::path("create", &b.source, e)),
+            Err(e) => note(format!("cannot create {}: {e}", b.source.display())),
+        }
+    }
+    Ok(())
+}
+
+/// The host path of a profile user directory: `$HOME/REST` under `home_host` (`$UID`
+/// substituted in REST). `None` for entries outside the home or that climb with `..`.
+pub fn host_user_dir(entry: &str, home_host: &Path, uid: u32) -> Option<PathBuf> {
+    let rest = entry.strip_prefix("$HOME/")?;
+    let rest = substitute_user(rest, "", uid);
+    let rel = relative_in_sandbox(&format!("/{rest}"))?.to_owned();
+    if rel == "." {
+        return None;
+    }
+    Some(home_host.join(rel))
+}
+
+/// Creates the profile's user directories (0755, owned by the caller, who runs this) under the
+/// user's home as seen from the host. A home that does not exist (e.g. `nobody`'s
+/// `/nonexistent`) is left alone.
+pub fn create_user_dirs(
+    user_dirs: &[String],
+    home_host: &Path,
+    uid: u32,
+    note: &mut dyn FnMut(String),
+) -> Result<(), Error> {
+    if user_dirs.is_empty() {
+        return Ok(());
+    }
+    if !home_host.is_dir() {
+        note(format!(
+            "home {} does not exist: user directories not created",
+            home_host.display()
+        ));
+        return Ok(());
+    }
+    for entry in user_dirs {
+        let Some(path) = host_user_dir(entry, home_host, uid) else {
+            note(format!(
+                "user directory {entry:?} is not under $HOME: skipped"
+            ));
+            continue;
+        };
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(&path)
+            .map_err(|e| Error::path("create user directory", &path, e))?;
+    }
+    Ok(())
+}
+
+/// The snap's private tmp, open, ready to be bound onto `/tmp`.
+#[derive(Debug)]
+pub struct PrivateTmp {
+    pub path: PathBuf,
+    pub fd: OwnedFd,
+}
+
+/// Where the private tmp of `snap` lives for `uid`: `<root>/tmp/snap-private-tmp/snap.NAME/tmp`
+/// for root, as snapd has it. The parent is root's and `0700`, so another caller cannot even
+/// reach it (without setuid, nothing lets it); each other user gets its own
+/// `<root>/tmp/snap-private-tmp-UID/snap.NAME/tmp`, kept between runs and shared by that user's
+/// apps of the snap just like root's.
+pub fn private_tmp_path(dirs: &Dirs, snap: &str, uid: u32) -> PathBuf {
+    let base = dirs.private_tmp_base(snap);
+    if uid == 0 {
+        return base.join("tmp");
+    }
+    let name = base.file_name().map(PathBuf::from).unwrap_or_default();
+    let parent = base.parent().unwrap_or(Path::new("/"));
+    let user_parent = parent.with_file_name(format!(
+        "{}-{uid}",
+        parent
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ));
+    user_parent.join(name).join("tmp")
+}
+
+/// Creates (or checks) the private tmp at [`private_tmp_path`]: each directory is created or
+/// opened without following symlinks and must belong to the caller; the two upper ones are
+/// `0700`, `tmp` is `1777`. Anything else there is refused: a world-writable `/tmp` must not
+/// let another user choose what the app's `/tmp` is.
+pub fn prepare_private_tmp(dirs: &Dirs, snap: &str, uid: u32) -> Result<PrivateTmp, Error> {
+    let path = private_tmp_path(dirs, snap, uid);
+    let snap_dir = path.parent().unwrap_or(Path::new("/"));
+    let top = snap_dir.parent().unwrap_or(Path::new("/"));
+    let tmp_root = top.parent().unwrap_or(Path::new("/"));
+    if !tmp_root.exists() {
+        DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(tmp_root)
+            .and_then(|()| {
+                std::fs::set_permissions(tmp_root, std::fs::Permissions::from_mode(0o1777))
+            })
+            .map_err(|e| Error::path("create", tmp_root, e))?;
+    }
+    let root_fd = rustix::fs::open(
+        tmp_root,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::path("open", tmp_root, e.into()))?;
+    let top_fd = ensure_dir(&root_fd, top, 0o700, uid)?;
+    let snap_fd = ensure_dir(&top_fd, snap_dir, 0o700, uid)?;
+    let fd = ensure_dir(&snap_fd, &path, 0o1777, uid)?;
+    Ok(PrivateTmp { path, fd })
+}
+
+/// Makes `path` (whose last component is created in `parent`) a directory of `owner` with
+/// `mode`, refusing symlinks and other owners.
+fn ensure_dir(parent: &OwnedFd, path: &Path, mode: u32, owner: u32) -> Result<OwnedFd, Error> {
+    let name = path.file_name().unwrap_or_default();
+    match rustix::fs::mkdirat(parent, name, Mode::from_raw_mode(0o700)) {
+        Ok(()) | Err(Errno::EXIST) => {}
+        Err(e) => return Err(Error::path("create", path, e.into())),
+    }
+    let fd = rustix::fs::openat(
+        parent,
+        name,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| match e {
+        Errno::LOOP | Errno::NOTDIR => Error::Unsafe {
+            path: path.to_owned(),
+            reason: "not a directory (or a symlink)".into(),
+        },
+        e => Error::path("open", path, e.into()),
+    })?;
+    let st = rustix::fs::fstat(&fd).map_err(|e| Error::path("stat", path, e.into()))?;
+    if st.st_uid != owner {
+        return Err(Error::Unsafe {
+            path: path.to_owned(),
+            reason: format!("owned by uid {}, expected uid {owner}", st.st_uid),
+        });
+    }
+    if st.st_mode & 0o7777 != mode {
+        rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::path("chmod", path, e.into()))?;
+    }
+    Ok(fd)
+}
+
+/// Creates `/run/user/UID/snap.NAME` (0700) on the machine when `/run/user/UID` exists; the
+/// whole of `/run` is bound into the sandbox, so that is where the app finds it.
+pub fn prepare_runtime_dir(snap: &str, uid: u32, note: &mut dyn FnMut(String)) {
+    let user_run = PathBuf::from(format!("/run/user/{uid}"));
+    if !user_run.is_dir() {
+        note(format!(
+            "{} does not exist: no runtime directory",
+            user_run.display()
+        ));
+        return;
+    }
+    let dir = user_run.join(format!("snap.{snap}"));
+    match DirBuilder::new().mode(0o700).create(&dir) {
+        Ok(()) => note(format!("created {}", dir.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => note(format!("cannot create {}: {e}", dir.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_dirs_live_under_the_home() {
+        let h = Path::new("/r/root");
+        assert_eq!(
+            host_user_dir("$HOME/snap/hello/x1", h, 0),
+            Some(PathBuf::from("/r/root/snap/hello/x1"))
+        );
+        assert_eq!(
+            host_user_dir("$HOME/x-$UID", h, 7),
+            Some(PathBuf::from("/r/root/x-7"))
+        );
+        assert_eq!(host_user_dir("/etc/x", h, 0), None);
+        assert_eq!(host_user_dir("$HOME/../x", h, 0), None);
+        assert_eq!(host_user_dir("$HOME/", h, 0), None);
+        assert_eq!(host_user_dir("$HOMEX/a", h, 0), None);
+        assert_eq!(host_user_dir("${HOME}/a", h, 0), None);
+    }
+
+    #[test]
+    fn private_tmp_paths() {
+        let d = Dirs::new("/r");
+        assert_eq!(
+            private_tmp_path(&d, "hello", 0),
+            Path::new("/r/tmp/snap-private-tmp/snap.hello/tmp")
+        );
+        assert_eq!(
+            private_tmp_path(&d, "hello", 1000),
+            Path::new("/r/tmp/snap-private-tmp-1000/snap.hello/tmp")
+        );
+    }
+
+    #[test]
+    fn private_tmp_is_created_and_checked() {
+        let root = tempfile::tempdir().unwrap();
+        let d = Dirs::new(root.path());
+        let uid = rustix::process::getuid().as_raw();
+        let t = prepare_private_tmp(&d, "hello", uid).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&t.path), 0o1777);
+        assert_eq!(mode(t.path.parent().unwrap()), 0o700);
+        assert_eq!(mode(t.path.parent().unwrap().parent().unwrap()), 0o700);
+        drop(t);
+        // Again: the existing directories are accepted.
+        prepare_private_tmp(&d, "hello", uid).unwrap();
+        // A symlink planted in place of the snap's directory is refused.
+        let other = private_tmp_path(&d, "other", uid);
+        std::fs::create_dir_all(root.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(root.path().join("elsewhere"), other.parent().unwrap()).unwrap();
+        let e = prepare_private_tmp(&d, "other", uid).unwrap_err();
+        assert!(matches!(e, Error::Unsafe { .. }), "{e}");
+    }
+}

@@ -1,0 +1,227 @@
+//! The launch, step by step:
+//!
+//! 1. parse the command line; the root is `SNAPPY_GLOBAL_ROOT` or `/`;
+//! 2. load the profile and the seccomp program (fail closed);
+//! 3. the caller's identity (real ids, home from the password database) and working directory;
+//! 4. classic apps: create the user directories, set the environment, exec — nothing else;
+//! 5. on the host, as the caller: bind sources under the root, user directories, the private
+//!    tmp, `/run/user/UID/snap.NAME`;
+//! 6. new namespaces, `/` made a recursive slave; the mount plan; `pivot_root`; the working
+//!    directory: the caller's if the same path exists in the sandbox, else `/` (the read-only
+//!    base's root, standing in for snapd's empty "void" directory: an app that did not start
+//!    where its caller was should not find itself in any data directory);
+//! 7. the environment and argument vector; no_new_privs; landlock (strict only); capabilities;
+//!    the program resolved and `execve` prepared; seccomp; `execve`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use snap_core::dirs::Dirs;
+use snap_interfaces::profile::SandboxMode;
+
+use crate::args::{self, Invocation, Parsed};
+use crate::env::{Env, build_argv, build_env};
+use crate::error::Error;
+use crate::exec::{Prepared, resolve_program};
+use crate::identity::Identity;
+use crate::{host, mounts, plan, profile, sandbox};
+
+/// `--debug` notes on stderr.
+#[derive(Clone, Copy, Debug)]
+pub struct Log {
+    pub enabled: bool,
+}
+
+impl Log {
+    pub fn note(&self, msg: impl AsRef<str>) {
+        if self.enabled {
+            eprintln!("snap-confine: {}", msg.as_ref());
+        }
+    }
+}
+
+/// The whole program: returns the exit status when the app could not be executed.
+pub fn main_with_args(args: Vec<OsString>) -> i32 {
+    let inv = match args::parse(args) {
+        Ok(Parsed::Run(inv)) => inv,
+        Ok(Parsed::Help) => {
+            println!("{}", args::USAGE);
+            return 0;
+        }
+        Err(msg) => {
+            eprintln!("error: {msg}\n{}", args::USAGE);
+            return 1;
+        }
+    };
+    let err = run(&inv);
+    eprintln!("error: cannot run {}: {err}", inv.target());
+    1
+}
+
+/// Runs the launch; returns only if it failed.
+pub fn run(inv: &Invocation) -> Error {
+    match launch(inv) {
+        Ok(prepared) => prepared.exec(),
+        Err(e) => e,
+    }
+}
+
+/// Everything up to and including seccomp; the caller then only has to `execve`.
+fn launch(inv: &Invocation) -> Result<Prepared, Error> {
+    let log = Log { enabled: inv.debug };
+    let mut note = |m: String| log.note(m);
+
+    let root = Dirs::from_env().root().to_owned();
+    let root =
+        std::fs::canonicalize(&root).map_err(|e| Error::path("resolve the root", &root, e))?;
+    let dirs = Dirs::new(root);
+    let loaded = profile::load(&dirs.profiles_dir(), &inv.snap, &inv.app)?;
+    let p = &loaded.profile;
+    log.note(format!(
+        "profile {} ({:?}, revision {}, base {:?})",
+        loaded.profile_path.display(),
+        p.confinement,
+        p.revision,
+        p.base
+    ));
+    let keep = sandbox::parse_capabilities(&p.capabilities).map_err(|reason| Error::Profile {
+        path: loaded.profile_path.clone(),
+        reason,
+    })?;
+
+    let id = Identity::of_caller()?;
+    let cwd = std::env::current_dir().ok();
+    let home_host = dirs.user_home(&id.pw_dir);
+    log.note(format!(
+        "root {}, uid {} gid {}, home {} (on the host: {})",
+        dirs.root().display(),
+        id.uid,
+        id.gid,
+        id.pw_dir.display(),
+        home_host.display()
+    ));
+
+    if p.confinement == SandboxMode::Classic {
+        host::create_user_dirs(&p.user_dirs, &home_host, id.uid, &mut note)?;
+        let home = home_host.to_string_lossy().into_owned();
+        let env =
+            build_env(std::env::vars_os(), &p.environment, &home, id.uid).map_err(Error::Env)?;
+        log.note("classic: no namespace, no landlock, no seccomp, capabilities unchanged");
+        return prepare(inv, &env, p.command.as_slice(), log);
+    }
+
+    // On the host, as the caller.
+    let private_tmp = host::private_tmp_path(&dirs, &inv.snap, id.uid);
+    let mount_plan = plan::plan(
+        &dirs,
+        &p.base,
+        &private_tmp,
+        &p.mounts,
+        id.home_str(),
+        id.uid,
+    );
+    host::create_bind_sources(&mount_plan, &mut note)?;
+    host::create_user_dirs(&p.user_dirs, &home_host, id.uid, &mut note)?;
+    drop(host::prepare_private_tmp(&dirs, &inv.snap, id.uid)?);
+    host::prepare_runtime_dir(&inv.snap, id.uid, &mut note);
+
+    // The sandbox.
+    let ns = mounts::enter_namespaces(&id)?;
+    log.note(match ns {
+        mounts::Namespaces::Mount => "namespaces: mount (caller is root)".to_owned(),
+        mounts::Namespaces::UserAndMount => format!(
+            "namespaces: user (uid {0} and gid {1} mapped to themselves) and mount",
+            id.uid, id.gid
+        ),
+    });
+    // Opened again from inside the new namespace: a mount of the old one cannot be bound.
+    let private_tmp = host::prepare_private_tmp(&dirs, &inv.snap, id.uid)?;
+    let mut builder = mounts::Builder::new(&mount_plan, &mut note)?;
+    builder.run(&mount_plan, &private_tmp)?;
+    builder.pivot()?;
+    drop(private_tmp);
+
+    let home = id.home_str();
+    let env = build_env(std::env::vars_os(), &p.environment, home, id.uid).map_err(Error::Env)?;
+    match cwd.filter(|d| std::env::set_current_dir(d).is_ok()) {
+        Some(d) => log.note(format!("cwd: {}", d.display())),
+        None => log.note("cwd: / (the caller's directory is not in the sandbox)"),
+    }
+
+    sandbox::set_no_new_privs()?;
+    log.note("no_new_privs: set");
+    if p.confinement == SandboxMode::Strict {
+        let report = sandbox::apply_landlock(&p.landlock, home, id.uid)?;
+        log.note(format!("landlock: {}", report.describe()));
+        let tcp = |ports: &[u16]| {
+            if ports.is_empty() {
+                "none".to_owned()
+            } else {
+                ports
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            }
+        };
+        log.note(format!(
+            "landlock: tcp bind {}, tcp connect {}, scopes:{}{}",
+            tcp(&p.landlock.tcp_bind),
+            p.landlock.tcp_connect.as_deref().map_or("any".into(), tcp),
+            if p.landlock.scope_abstract_unix {
+                " abstract-unix-socket"
+            } else {
+                ""
+            },
+            if p.landlock.scope_signal {
+                " signal"
+            } else {
+                ""
+            },
+        ));
+    } else {
+        log.note("landlock: not applied (devmode)");
+    }
+    let caps = sandbox::drop_capabilities(&keep)?;
+    log.note(format!(
+        "capabilities: kept {}{}",
+        if caps.kept.is_empty() {
+            "none".to_owned()
+        } else {
+            caps.kept
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        },
+        if caps.unavailable.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (not held by the caller: {})",
+                caps.unavailable
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        }
+    ));
+    let prepared = prepare(inv, &env, p.command.as_slice(), log)?;
+    log.note(format!(
+        "seccomp: {} instructions from {}, default action {:?} ({:?})",
+        loaded.program.len(),
+        loaded.program_path.display(),
+        p.seccomp.default_action,
+        p.confinement
+    ));
+    sandbox::apply_seccomp(&loaded.program)?;
+    Ok(prepared)
+}
+
+fn prepare(inv: &Invocation, env: &Env, command: &[String], log: Log) -> Result<Prepared, Error> {
+    let argv = build_argv(command, env, &inv.args).map_err(Error::Env)?;
+    let program: PathBuf = resolve_program(&argv[0], env)?;
+    log.note(format!("exec: {} {:?}", program.display(), &argv[1..]));
+    Prepared::new(&program, &argv, env)
+}
