@@ -21,8 +21,10 @@ trap cleanup EXIT
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 
-step snap pack demo/snaps/core22 '&&' snap pack demo/snaps/hello
-"$bin/snap" pack demo/snaps/core22 "$work"
+step "scripts/make-base.sh core22   (a real base: busybox and the host's C library)"
+scripts/make-base.sh "$work/core22" core22
+step snap pack core22 '&&' snap pack demo/snaps/hello
+"$bin/snap" pack "$work/core22" "$work"
 "$bin/snap" pack demo/snaps/hello "$work"
 
 step "snapd &   (root: $root)"
@@ -33,8 +35,8 @@ for _ in $(seq 100); do [ -S "$root/run/snapd.socket" ] && break; sleep 0.05; do
 step snap version
 "$bin/snap" version
 
-step snap install --dangerous core22_22-demo_all.snap
-"$bin/snap" install --dangerous "$work/core22_22-demo_all.snap"
+step snap install --dangerous core22_1_all.snap
+"$bin/snap" install --dangerous "$work/core22_1_all.snap"
 step snap install --dangerous hello-demo_1.0_all.snap
 "$bin/snap" install --dangerous "$work/hello-demo_1.0_all.snap"
 
@@ -49,6 +51,13 @@ step snap tasks 2
 
 step "ls $root/snap/hello-demo/current/   (the read-only squashfs mount)"
 ls -l "$root/snap/hello-demo/current/"
+
+step "snap run hello-demo   (confined: the base is /, landlock, seccomp, no capabilities)"
+"$bin/snap" run hello-demo
+step "hello-demo.snoop   (through the $root/snap/bin wrapper)"
+"$root/snap/bin/hello-demo.snoop" || true
+step "snap run --debug hello-demo   (what was enforced)"
+"$bin/snap" run --debug hello-demo
 step "Debian's own snap client talks to the same daemon: SNAP_REEXEC=0 /usr/bin/snap list"
 PATH="$PATH:$root/snap/bin" SNAP_REEXEC=0 /usr/bin/snap list
 

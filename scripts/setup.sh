@@ -9,6 +9,8 @@ packages=(
     snapd            # Debian's `snap` client: existing clients must drive our daemon
     gir1.2-snapd-2   # snapd-glib, the other client the daemon must serve
     python3-gi       # to drive snapd-glib from tests
+    busybox-static   # the shell and tools of the real base snap scripts/make-base.sh builds
+    bubblewrap       # the baseline the launch benchmark compares snap run with
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -54,22 +54,34 @@ fn cstring(bytes: Vec<u8>) -> Result<CString, Error> {
     })
 }
 
-/// An `execve` ready to go.
+/// An `execve` ready to go, down to the NULL-terminated pointer arrays (built here so that
+/// [`Prepared::exec`] does not even allocate).
 #[derive(Debug)]
 pub struct Prepared {
     program: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    /// Pointers into the heap buffers of `argv` and `envp` (which never move), then NULL.
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+}
+
+fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
 }
 
 impl Prepared {
     pub fn new(program: &Path, argv: &[OsString], env: &Env) -> Result<Prepared, Error> {
         let program = cstring(program.as_os_str().as_bytes().to_vec())?;
-        let argv = argv
+        let argv: Vec<CString> = argv
             .iter()
             .map(|a| cstring(a.clone().into_vec()))
             .collect::<Result<_, _>>()?;
-        let envp = env
+        let envp: Vec<CString> = env
             .vars()
             .iter()
             .map(|(n, v)| {
@@ -79,10 +91,13 @@ impl Prepared {
                 cstring(kv)
             })
             .collect::<Result<_, _>>()?;
+        let (argv_ptrs, envp_ptrs) = (pointers(&argv), pointers(&envp));
         Ok(Prepared {
             program,
             argv,
             envp,
+            argv_ptrs,
+            envp_ptrs,
         })
     }
 
@@ -90,23 +105,27 @@ impl Prepared {
         &self.program
     }
 
+    pub fn args(&self) -> &[CString] {
+        &self.argv
+    }
+
+    /// `NAME=value` entries.
+    pub fn env(&self) -> &[CString] {
+        &self.envp
+    }
+
     /// Replaces the process; returns only on failure.
     pub fn exec(&self) -> Error {
-        let argv: Vec<*const libc::c_char> = self
-            .argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        let envp: Vec<*const libc::c_char> = self
-            .envp
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        // SAFETY: `program` is NUL-terminated; `argv` and `envp` are NULL-terminated arrays of
-        // pointers to NUL-terminated strings owned by `self`, alive for the whole call.
-        unsafe { libc::execve(self.program.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+        // SAFETY: `program` is NUL-terminated; `argv_ptrs` and `envp_ptrs` are NULL-terminated
+        // arrays of pointers to the NUL-terminated strings of `argv` and `envp`, owned by `self`
+        // and unchanged since the arrays were built, so alive and in place for the whole call.
+        unsafe {
+            libc::execve(
+                self.program.as_ptr(),
+                self.argv_ptrs.as_ptr(),
+                self.envp_ptrs.as_ptr(),
+            )
+        };
         Error::Exec {
             program: self.program.to_string_lossy().into_owned(),
             source: std::io::Error::last_os_error(),
@@ -141,6 +160,7 @@ mod tests {
         let mut env = Env::default();
         env.set("A", "b");
         let p = Prepared::new(Path::new("/bin/x"), &["x".into()], &env).unwrap();
-        assert_eq!(p.envp, vec![CString::new("A=b").unwrap()]);
+        assert_eq!(p.env(), &[CString::new("A=b").unwrap()]);
+        assert_eq!(p.args(), &[CString::new("x").unwrap()]);
     }
 }

@@ -28,7 +28,7 @@
 //!
 //! # Layout
 //!
-//! The pure parts, unit-tested without root: [`args`] (the command line), [`env`] (the app's
+//! The pure parts, unit-tested without root: [`args`] (the command line), [`env`](mod@env) (the app's
 //! environment, `$VAR` expansion, `$HOME`/`$UID` substitution), [`plan`] (the mount plan as a
 //! list of steps), [`profile`] (loading and checking the profile and the seccomp program) and
 //! the mappings in [`sandbox`] (profile access → landlock rights, capability names). The

@@ -91,7 +91,8 @@ fn remount_flags(fd: impl AsFd) -> Result<MountFlags, Errno> {
     Ok(flags)
 }
 
-/// Builds the sandbox: carries out `plan`. Returns the sandbox's root, ready for [`pivot`].
+/// Builds the sandbox: binds the base ([`Builder::new`]), carries out the plan's steps
+/// ([`Builder::run`]) and makes the result the root ([`Builder::pivot`]).
 pub struct Builder<'a> {
     root: OwnedFd,
     scratch: &'a Path,

@@ -25,6 +25,7 @@ fn is_root() -> bool {
 fn busybox() -> PathBuf {
     let bb = PathBuf::from("/bin/busybox");
     if !bb.exists() {
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
         let st = Command::new("apt-get")
             .args(["install", "-y", "-qq", "busybox-static"])
             .env("DEBIAN_FRONTEND", "noninteractive")

@@ -234,11 +234,11 @@ impl StateStore {
             inner.journal_limit = opts.journal_limit;
             inner.seq = seq;
             inner.snapshot_len = snapshot_len;
-            // Write the empty document now so a missing file later means
-            // something went wrong rather than "never started".
             inner.force_snapshot = fresh;
         }
         if fresh {
+            // Write the empty document now so a missing file later means
+            // something went wrong rather than "never started".
             store.lock().commit()?;
         } else if pending_journal && opts.journal_limit.is_none() {
             // Journaling is off: fold a journal left by an earlier run in.

@@ -137,11 +137,17 @@ impl<K: Ord + Copy + std::fmt::Display, T: Serialize> Slots<K, T> {
     /// Writes `{"<id>":<json>,...}` for the dirty objects only.
     pub(crate) fn write_dirty(&mut self, out: &mut Vec<u8>) {
         out.push(b'{');
-        for (i, id) in self.dirty.iter().enumerate() {
-            if i > 0 {
+        let mut first = true;
+        for id in &self.dirty {
+            // Dirty ids are present: removal takes them out of `dirty`.
+            let Some(slot) = self.map.get_mut(id) else {
+                debug_assert!(false, "dirty id {id} is missing");
+                continue;
+            };
+            if !first {
                 out.push(b',');
             }
-            let slot = self.map.get_mut(id).expect("dirty ids are present");
+            first = false;
             write!(out, "\"{id}\":").expect("writing to a Vec cannot fail");
             out.extend_from_slice(slot.json().as_bytes());
         }

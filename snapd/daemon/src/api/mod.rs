@@ -26,7 +26,13 @@ const MAX_JSON_BODY: usize = 1 << 20;
 pub fn router(daemon: Arc<Daemon>) -> Router {
     Router::new()
         .route("/v2/system-info", get(system::system_info))
-        .route("/v2/snaps", get(snaps::list).post(snaps::post_many))
+        // Sideloads stream to disk with their own cap; JSON bodies there are capped by hand.
+        .route(
+            "/v2/snaps",
+            get(snaps::list)
+                .post(snaps::post_many)
+                .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BYTES as usize + (1 << 20))),
+        )
         .route("/v2/snaps/{name}", get(snaps::one).post(snaps::post_one))
         .route("/v2/changes", get(changes::list))
         .route("/v2/changes/{id}", get(changes::one).post(changes::abort))

@@ -49,8 +49,7 @@ pub fn write_profiles(env: &Env, name: &str, rev: Revision, devmode: bool) -> Re
         let mut profile = profile.map_err(|e| HandlerError::error(format!("cannot compute the profile of {name}.{label}: {e}")))?;
         if devmode && profile.confinement == SandboxMode::Strict {
             // `snap install --devmode` runs a strict snap with violations logged, as snapd.
-            profile.confinement = SandboxMode::Devmode;
-            profile.seccomp.default_action = "log".into();
+            profile.make_devmode();
         }
         let program = snap_interfaces::compile_seccomp(&profile.seccomp)
             .map_err(|e| HandlerError::error(format!("cannot compile the seccomp filter of {name}.{label}: {e}")))?;
