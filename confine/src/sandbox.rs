@@ -2,8 +2,9 @@
 //! landlock (strict only), capabilities, seccomp (strict and devmode) — seccomp last, just
 //! before `execve`.
 //!
-//! Landlock: the ruleset handles every filesystem right of [`POLICY_ABI`] and TCP bind (no
-//! rule: no port may be bound), TCP connect only when the profile lists ports (`None` means any
+//! Landlock: the ruleset handles every filesystem right of [`POLICY_ABI`], TCP bind (no rule:
+//! no port may be bound) unless the profile says `tcp_bind_any` (any port: the right is not
+//! handled), TCP connect only when the profile lists ports (`None` means any
 //! port, so the right is not handled), and the scopes the profile asks for. It is applied in
 //! best-effort mode: on a kernel with an older landlock the newer rights are dropped and the
 //! status says `PartiallyEnforced` (or `NotEnforced` without landlock), which `--debug` shows.
@@ -119,8 +120,11 @@ pub fn apply_landlock(
     let abi = POLICY_ABI;
     let mut ruleset = Ruleset::default()
         .set_compatibility(CompatLevel::BestEffort)
-        .handle_access(AccessFs::from_all(abi))?
-        .handle_access(AccessNet::BindTcp)?;
+        .handle_access(AccessFs::from_all(abi))?;
+    // `tcp_bind_any` (network-bind): TCP binds are not restricted at all.
+    if !policy.tcp_bind_any {
+        ruleset = ruleset.handle_access(AccessNet::BindTcp)?;
+    }
     if policy.tcp_connect.is_some() {
         ruleset = ruleset.handle_access(AccessNet::ConnectTcp)?;
     }
@@ -153,7 +157,11 @@ pub fn apply_landlock(
         path_rules += 1;
     }
     let mut port_rules = 0;
-    let bind: BTreeSet<u16> = policy.tcp_bind.iter().copied().collect();
+    let bind: BTreeSet<u16> = if policy.tcp_bind_any {
+        BTreeSet::new()
+    } else {
+        policy.tcp_bind.iter().copied().collect()
+    };
     for port in bind {
         created = created.add_rule(NetPort::new(port, AccessNet::BindTcp))?;
         port_rules += 1;

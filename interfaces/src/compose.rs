@@ -134,7 +134,13 @@ fn build(
     options: &Options,
 ) -> Result<Profile, ProfileError> {
     let mode = target.mode;
+    let grants = own_paths(&options.grants, target);
     let mut env = base_environment(target);
+    if mode != SandboxMode::Classic {
+        for (key, value) in &grants.environment {
+            env.set(key, value.clone());
+        }
+    }
     env.extend_expanded(snap.environment.iter().chain(own_environment.iter()));
 
     let base = match (mode, snap.effective_base()) {
@@ -143,12 +149,12 @@ fn build(
     };
     let seccomp = match mode {
         SandboxMode::Classic => seccomp::unfiltered(),
-        _ => seccomp::policy(mode, Arch::host()?, &options.grants),
+        _ => seccomp::policy(mode, Arch::host()?, &grants),
     };
     let mut capabilities = if mode == SandboxMode::Classic {
         Vec::new()
     } else {
-        options.grants.capabilities.clone()
+        grants.capabilities.clone()
     };
     capabilities.sort();
     capabilities.dedup();
@@ -166,12 +172,41 @@ fn build(
         mounts: if mode == SandboxMode::Classic {
             Vec::new()
         } else {
-            options.grants.mounts.clone()
+            grants.mounts.clone()
         },
-        landlock: template::landlock_policy(target, mode, &options.grants),
+        landlock: template::landlock_policy(target, mode, &grants),
         seccomp,
         capabilities,
     })
+}
+
+/// `grants` with the app's own directories spelled out: a path starting with `$SNAP`,
+/// `$SNAP_DATA` or `$SNAP_COMMON` (followed by `/` or nothing) becomes the revision's
+/// directory, as snapd expands content targets from the plug snap's own perspective.
+fn own_paths(grants: &Grants, t: &Target) -> Grants {
+    let expand = |path: &str| -> String {
+        for (var, dir) in [
+            ("$SNAP_DATA", t.data_dir()),
+            ("$SNAP_COMMON", t.common_dir()),
+            ("$SNAP", t.mount_dir()),
+        ] {
+            if let Some(rest) = path.strip_prefix(var)
+                && (rest.is_empty() || rest.starts_with('/'))
+            {
+                return format!("{dir}{rest}");
+            }
+        }
+        path.to_owned()
+    };
+    let mut out = grants.clone();
+    for rule in &mut out.paths {
+        rule.path = expand(&rule.path);
+    }
+    for m in &mut out.mounts {
+        m.source = expand(&m.source);
+        m.target = expand(&m.target);
+    }
+    out
 }
 
 #[cfg(test)]

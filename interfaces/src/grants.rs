@@ -1,6 +1,10 @@
-//! What connected interfaces add to the default sandbox. The interfaces work builds one
-//! [`Grants`] per connected plug (or slot) and merges them; until then profiles are computed
-//! with [`Grants::none`]: plugs listed in snap.yaml grant nothing by themselves.
+//! What connected interfaces add to the default sandbox. [`crate::grants_for`] builds one
+//! [`Grants`] per connection end bound to an app or hook and merges them; plugs listed in
+//! snap.yaml grant nothing by themselves.
+//!
+//! Paths (of rules and mounts) may start with `$SNAP`, `$SNAP_DATA` or `$SNAP_COMMON`: the
+//! app's own directories, expanded when the profile is composed (the revision is known
+//! there), and may use the launcher's `$HOME` and `$UID` placeholders.
 
 use crate::profile::{Access, ArgCond, ArgRule, MountEntry, PathRule};
 use crate::seccomp::consts::{
@@ -19,12 +23,24 @@ pub struct Grants {
     pub tcp_connect: Vec<u16>,
     /// Connecting to any TCP port (the `network` interface).
     pub tcp_connect_any: bool,
+    /// Binding any TCP port (the `network-bind` interface): the launcher leaves TCP binds
+    /// unrestricted ([`crate::profile::LandlockPolicy::tcp_bind_any`]).
+    pub tcp_bind_any: bool,
+    /// Connecting to abstract unix sockets created outside the sandbox (landlock's abstract
+    /// socket scope is not applied): X11 servers listen on `@/tmp/.X11-unix/X0`.
+    pub unscoped_abstract_unix: bool,
+    /// Sending signals to processes outside the sandbox (landlock's signal scope is not
+    /// applied): `process-control`.
+    pub unscoped_signals: bool,
     /// Syscalls allowed whatever their arguments.
     pub syscalls: Vec<String>,
     /// Syscalls allowed with some arguments (alternatives to the default rules for them).
     pub syscall_rules: Vec<ArgRule>,
     pub capabilities: Vec<String>,
     pub mounts: Vec<MountEntry>,
+    /// Variables set for the app after snapd's own and before snap.yaml's `environment:`
+    /// (values may use `$HOME` and `$UID`).
+    pub environment: Vec<(String, String)>,
 }
 
 impl Grants {
@@ -39,10 +55,27 @@ impl Grants {
         self.tcp_bind.extend(other.tcp_bind);
         self.tcp_connect.extend(other.tcp_connect);
         self.tcp_connect_any |= other.tcp_connect_any;
+        self.tcp_bind_any |= other.tcp_bind_any;
+        self.unscoped_abstract_unix |= other.unscoped_abstract_unix;
+        self.unscoped_signals |= other.unscoped_signals;
         self.syscalls.extend(other.syscalls);
         self.syscall_rules.extend(other.syscall_rules);
         self.capabilities.extend(other.capabilities);
-        self.mounts.extend(other.mounts);
+        for m in other.mounts {
+            if !self.mounts.contains(&m) {
+                self.mounts.push(m);
+            }
+        }
+        for (k, v) in other.environment {
+            if !self.environment.iter().any(|(key, _)| *key == k) {
+                self.environment.push((k, v));
+            }
+        }
+    }
+
+    /// Whether this grants nothing at all.
+    pub fn is_empty(&self) -> bool {
+        *self == Grants::default()
     }
 
     /// Client networking (snapd's `network` interface): IPv4/IPv6 stream, datagram and
@@ -100,7 +133,7 @@ impl Grants {
 
     /// Server networking (snapd's `network-bind` interface) on the given TCP ports: the
     /// sockets and files of [`Grants::network`] without its outbound TCP, plus listening and
-    /// accepting. The profile format has no "any port" for binds yet, so ports are listed.
+    /// accepting. [`Grants::network_bind_any`] is the interface's grant (any port).
     pub fn network_bind(ports: &[u16]) -> Grants {
         let mut grants = Grants::network();
         grants.tcp_connect_any = false;
@@ -109,6 +142,13 @@ impl Grants {
             .iter()
             .map(|s| s.to_string())
             .collect();
+        grants
+    }
+
+    /// [`Grants::network_bind`] on any TCP port: snapd's `network-bind` interface.
+    pub fn network_bind_any() -> Grants {
+        let mut grants = Grants::network_bind(&[]);
+        grants.tcp_bind_any = true;
         grants
     }
 }

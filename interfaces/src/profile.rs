@@ -81,6 +81,10 @@ pub struct LandlockPolicy {
     /// TCP ports the app may bind (listen on). Empty: none.
     #[serde(default)]
     pub tcp_bind: Vec<u16>,
+    /// Any TCP port may be bound (the `network-bind` interface): the launcher does not
+    /// restrict TCP binds at all, and `tcp_bind` is empty.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub tcp_bind_any: bool,
     /// TCP ports the app may connect to; `None` means any port (the network interface).
     #[serde(default)]
     pub tcp_connect: Option<Vec<u16>>,
@@ -181,6 +185,10 @@ pub struct ErrnoRule {
     pub errno: u32,
 }
 
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
 fn default_bits() -> u8 {
     64
 }
@@ -240,6 +248,18 @@ impl ArgRule {
 }
 
 impl Profile {
+    /// Targets of [`Profile::mounts`] under `/var/snap/` (content plugs whose `target` is in
+    /// `$SNAP_DATA` or `$SNAP_COMMON`): the daemon creates these directories when it writes
+    /// the profile, since the launcher skips a mount whose target is missing. Targets under
+    /// `$SNAP` must exist in the snap itself.
+    pub fn data_mount_targets(&self) -> Vec<&str> {
+        self.mounts
+            .iter()
+            .map(|m| m.target.as_str())
+            .filter(|t| t.starts_with("/var/snap/"))
+            .collect()
+    }
+
     /// Turns a strict profile into a devmode one, as `snap install --devmode` does: the same
     /// sandbox, with seccomp violations logged instead of denied (landlock is not enforced).
     /// Syscalls failed on purpose ([`SeccompPolicy::errno`]) keep failing only where that is

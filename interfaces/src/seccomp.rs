@@ -23,6 +23,20 @@ pub mod consts {
     /// The socket type without `SOCK_NONBLOCK`/`SOCK_CLOEXEC`.
     pub const SOCK_TYPE_MASK: u32 = 0xf;
     pub const NETLINK_ROUTE: u32 = 0;
+    pub const NETLINK_SOCK_DIAG: u32 = 4;
+    pub const NETLINK_KOBJECT_UEVENT: u32 = 15;
+    pub const NETLINK_GENERIC: u32 = 16;
+    pub const AF_PACKET: u32 = 17;
+    pub const IPPROTO_ICMP: u32 = 1;
+    pub const IPPROTO_ICMPV6: u32 = 58;
+
+    /// quotactl() commands (`QCMD(cmd, type)` puts them above the 8 bits of the type).
+    pub const Q_GETFMT: u32 = 0x80_0004;
+    pub const Q_GETINFO: u32 = 0x80_0005;
+    pub const Q_GETQUOTA: u32 = 0x80_0007;
+    /// `XQM_CMD(3)`, `XQM_CMD(5)`: `('X' << 8) + n`.
+    pub const Q_XGETQUOTA: u32 = 0x5803;
+    pub const Q_XGETQSTAT: u32 = 0x5805;
 
     pub const TIOCSTI: u32 = 0x5412;
     pub const TIOCLINUX: u32 = 0x541c;
@@ -583,6 +597,17 @@ mod tests {
         assert_eq!(SOCK_RAW, libc::SOCK_RAW as u32);
         assert_eq!(SOCK_SEQPACKET, libc::SOCK_SEQPACKET as u32);
         assert_eq!(NETLINK_ROUTE, libc::NETLINK_ROUTE as u32);
+        assert_eq!(NETLINK_SOCK_DIAG, libc::NETLINK_SOCK_DIAG as u32);
+        assert_eq!(NETLINK_KOBJECT_UEVENT, libc::NETLINK_KOBJECT_UEVENT as u32);
+        assert_eq!(NETLINK_GENERIC, libc::NETLINK_GENERIC as u32);
+        assert_eq!(AF_PACKET, libc::AF_PACKET as u32);
+        assert_eq!(IPPROTO_ICMP, libc::IPPROTO_ICMP as u32);
+        assert_eq!(IPPROTO_ICMPV6, libc::IPPROTO_ICMPV6 as u32);
+        assert_eq!(Q_GETFMT, libc::Q_GETFMT as u32);
+        assert_eq!(Q_GETINFO, libc::Q_GETINFO as u32);
+        assert_eq!(Q_GETQUOTA, libc::Q_GETQUOTA as u32);
+        assert_eq!(Q_XGETQUOTA, (u32::from(b'X') << 8) + 3);
+        assert_eq!(Q_XGETQSTAT, (u32::from(b'X') << 8) + 5);
         assert_eq!(TIOCSTI, libc::TIOCSTI as u32);
         assert_eq!(S_ISUID, libc::S_ISUID);
         assert_eq!(S_ISGID, libc::S_ISGID);

@@ -112,7 +112,11 @@ pub(crate) fn landlock_policy(t: &Target, mode: SandboxMode, grants: &Grants) ->
         }
     }
 
-    let mut tcp_bind = grants.tcp_bind.clone();
+    let mut tcp_bind = if grants.tcp_bind_any {
+        Vec::new()
+    } else {
+        grants.tcp_bind.clone()
+    };
     tcp_bind.sort_unstable();
     tcp_bind.dedup();
     let tcp_connect = if grants.tcp_connect_any {
@@ -126,8 +130,9 @@ pub(crate) fn landlock_policy(t: &Target, mode: SandboxMode, grants: &Grants) ->
     LandlockPolicy {
         paths,
         tcp_bind,
+        tcp_bind_any: grants.tcp_bind_any,
         tcp_connect,
-        scope_abstract_unix: true,
-        scope_signal: true,
+        scope_abstract_unix: !grants.unscoped_abstract_unix,
+        scope_signal: !grants.unscoped_signals,
     }
 }

@@ -493,3 +493,195 @@ pub fn start_daemon_may_crash(root: &TestRoot, env: &[(&str, &str)]) -> Daemon {
         log,
     }
 }
+
+// ---- confinement test helpers ----
+
+/// `scripts/make-base.sh` of this workspace.
+pub fn make_base_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/make-base.sh")
+}
+
+/// Makes the tree of a real base snap `name` in `dir` with `scripts/make-base.sh` (busybox, the
+/// host's C library and loader, and the libraries `binaries` need), checked to be able to run
+/// those binaries: their ELF interpreter must be in the tree.
+///
+/// Works around the script missing the loader: it finds it with the awk pattern `^\s*\/lib`,
+/// and Debian's default awk (mawk) has no `\s`, so `/lib64/ld-linux-x86-64.so.2` is never
+/// copied and no dynamically linked program can start on the base (ENOENT at execve).
+pub fn make_base_tree(dir: &Path, name: &str, binaries: &[&Path]) {
+    let out = Command::new("bash")
+        .arg(make_base_script())
+        .arg(dir)
+        .arg(name)
+        .args(binaries)
+        .stdin(Stdio::null())
+        .output()
+        .expect("running scripts/make-base.sh");
+    assert!(
+        out.status.success(),
+        "make-base.sh failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for b in binaries.iter().copied().chain([Path::new("/usr/bin/true")]) {
+        if let Some(interp) = elf_interpreter(b) {
+            let dest = dir.join(interp.strip_prefix("/").unwrap_or(&interp));
+            if !dest.exists() {
+                fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+                fs::copy(&interp, &dest).unwrap_or_else(|e| {
+                    panic!("cannot copy {} into the base: {e}", interp.display())
+                });
+            }
+        }
+    }
+}
+
+/// The `PT_INTERP` of an ELF file (its dynamic loader), as `ldd` prints it: the line without
+/// `=>` that starts with `/`.
+pub fn elf_interpreter(binary: &Path) -> Option<PathBuf> {
+    let out = Command::new("ldd").arg(binary).output().ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with('/') && !l.contains("=>"))
+        .and_then(|l| l.split_whitespace().next())
+        .map(PathBuf::from)
+}
+
+/// Packs the snap tree `dir` into `out_dir` with the project's packer, lz4-compressed (the
+/// test binaries are unoptimised and xz would dominate the test's time). Modes, set*id bits
+/// included, are kept; every file is root's.
+pub fn pack_tree(dir: &Path, out_dir: &Path) -> PathBuf {
+    fs::create_dir_all(out_dir).expect("out dir");
+    let opts = snap_squashfs::PackOptions {
+        compression: snap_squashfs::Compression::Lz4,
+        filename: None,
+    };
+    snap_squashfs::pack_snap(dir, out_dir, &opts)
+        .unwrap_or_else(|e| panic!("cannot pack {}: {e}", dir.display()))
+        .path
+}
+
+/// Copies `from` to `to` (parents created) and sets `mode` (set*id bits included).
+pub fn install_file(from: &Path, to: &Path, mode: u32) {
+    fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+    fs::copy(from, to)
+        .unwrap_or_else(|e| panic!("cannot copy {} to {}: {e}", from.display(), to.display()));
+    fs::set_permissions(to, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// An ordinary user of the machine for running apps unprivileged.
+#[derive(Clone, Debug)]
+pub struct TestUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+    /// The password database's home (`/home/NAME`); it need not exist on the machine, the
+    /// launcher uses it under the test root.
+    pub home: PathBuf,
+}
+
+impl TestUser {
+    /// `setpriv` running `program` as this user, with no supplementary groups.
+    pub fn command(&self, program: &Path) -> Command {
+        let mut c = Command::new("setpriv");
+        c.arg(format!("--reuid={}", self.uid))
+            .arg(format!("--regid={}", self.gid))
+            .arg("--clear-groups")
+            .arg(program);
+        c
+    }
+
+    /// Creates the user's home under `root` (`<root>/home/NAME`), owned by the user.
+    pub fn make_home_under(&self, root: &Path) -> PathBuf {
+        let home = root.join(self.home.strip_prefix("/").unwrap_or(&self.home));
+        fs::create_dir_all(&home).expect("home");
+        std::os::unix::fs::chown(&home, Some(self.uid), Some(self.gid)).expect("chown home");
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o755)).expect("chmod home");
+        home
+    }
+}
+
+/// The user `name` (home `/home/NAME`, no login shell), created with `useradd` if the
+/// machine does not have it yet. Needs root. Safe to call concurrently.
+pub fn ensure_test_user(name: &str) -> TestUser {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let lookup = || {
+        let out = Command::new("getent")
+            .args(["passwd", name])
+            .output()
+            .expect("getent");
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let f: Vec<&str> = line.split(':').collect();
+        (f.len() >= 7).then(|| TestUser {
+            name: name.to_owned(),
+            uid: f[2].parse().expect("uid"),
+            gid: f[3].parse().expect("gid"),
+            home: PathBuf::from(f[5]),
+        })
+    };
+    // Test processes may race to create the user (nextest runs each test in its own process):
+    // useradd fails with 9 if the user appeared meanwhile and 10 while another holds the lock.
+    for _ in 0..100 {
+        if let Some(u) = lookup() {
+            return u;
+        }
+        let out = Command::new("useradd")
+            .args([
+                "--no-create-home",
+                "--user-group",
+                "--shell",
+                "/usr/sbin/nologin",
+                "--home-dir",
+            ])
+            .arg(format!("/home/{name}"))
+            .arg(name)
+            .output()
+            .expect("running useradd (package passwd)");
+        match out.status.code() {
+            Some(0) | Some(9) => {}
+            Some(10) => std::thread::sleep(Duration::from_millis(50)),
+            _ => panic!(
+                "useradd {name} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+    panic!("cannot create the user {name}: /etc/passwd stayed locked")
+}
+
+/// Makes `path` and its ancestors up to the temporary directory searchable and readable by
+/// everyone (`o+rx`), so that an ordinary user can reach a test root made under a private
+/// temporary directory. Directories above the temporary directory are left alone: one that is
+/// not searchable is an error.
+pub fn make_traversable(path: &Path) {
+    let tmp = fs::canonicalize(std::env::temp_dir()).expect("temp dir");
+    let path = fs::canonicalize(path).expect("path");
+    for dir in path.ancestors() {
+        let mode = fs::metadata(dir).expect("stat").permissions().mode();
+        if mode & 0o005 == 0o005 {
+            continue;
+        }
+        assert!(
+            dir.starts_with(&tmp) && dir != tmp,
+            "{} is not searchable by other users (mode {:o})",
+            dir.display(),
+            mode & 0o7777
+        );
+        fs::set_permissions(dir, fs::Permissions::from_mode((mode & 0o7777) | 0o005))
+            .expect("chmod");
+    }
+}
+
+/// The lines of `snap-probe`'s output, as (probe, result) in order: `read=/x denied EACCES`
+/// gives `("read=/x", "denied EACCES")`.
+pub fn probe_results(stdout: &str) -> Vec<(String, String)> {
+    stdout
+        .lines()
+        .map(|l| match l.split_once(' ') {
+            Some((p, r)) => (p.to_owned(), r.to_owned()),
+            None => (l.to_owned(), String::new()),
+        })
+        .collect()
+}

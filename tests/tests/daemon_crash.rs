@@ -36,6 +36,58 @@ const CHANGE_LIMIT: Duration = Duration::from_secs(20);
 const SIGABRT: i32 = 6;
 const CRASH_ENV: &str = "SNAPD_CRASH_AFTER_TASK";
 
+/// The app: one app with a `network` plug, which `auto-connect` connects to the system slot
+/// (and `auto-disconnect` disconnects), so every install and removal changes a connection and
+/// rewrites a profile.
+fn crash_app(dir: &Path) -> PathBuf {
+    let yaml = format!(
+        "name: {APP}\nversion: '1.0'\nbase: {BASE}\nsummary: test app\napps:\n  {APP}:\n    command: bin/run\n    plugs: [network]\n"
+    );
+    make_snap(dir, &yaml, &[("bin/run", "#!/bin/sh\necho hi\n", 0o755)])
+}
+
+/// The established connections (`plug`, `slot`) of the app, from the API.
+fn app_connections(root: &TestRoot) -> Vec<(String, String)> {
+    let resp = api_get(root, &format!("/v2/connections?select=all&snap={APP}"));
+    resp["result"]["established"]
+        .as_array()
+        .unwrap_or_else(|| panic!("connections: {resp:#}"))
+        .iter()
+        .map(|c| {
+            (
+                format!(
+                    "{}:{}",
+                    c["plug"]["snap"].as_str().unwrap(),
+                    c["plug"]["plug"].as_str().unwrap()
+                ),
+                format!(
+                    "{}:{}",
+                    c["slot"]["snap"].as_str().unwrap(),
+                    c["slot"]["slot"].as_str().unwrap()
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The app's profile as the launcher reads it.
+fn app_profile(root: &Path) -> serde_json::Value {
+    let path = root.join(format!("var/lib/snapd/profiles/snap.{APP}.{APP}.json"));
+    let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Whether the app's profile grants `network`: landlock lets it connect to any TCP port
+/// (`tcp-connect` is null) instead of none (`[]`).
+fn profile_has_network(root: &Path) -> bool {
+    let p = app_profile(root);
+    match &p["landlock"]["tcp-connect"] {
+        serde_json::Value::Null => true,
+        serde_json::Value::Array(a) if a.is_empty() => false,
+        other => panic!("unexpected tcp-connect {other} in {p:#}"),
+    }
+}
+
 /// A root with the base installed by a running, uninstrumented daemon.
 struct Fixture {
     root: TestRoot,
@@ -52,7 +104,7 @@ impl Fixture {
         let root = TestRoot::new();
         let snaps = tempfile::tempdir().unwrap();
         let base = base_snap(snaps.path(), BASE);
-        let app = app_snap(snaps.path(), APP, "1.0", BASE);
+        let app = crash_app(snaps.path());
         let daemon = Daemon::start(&root, &[]);
         let logs = vec![daemon.log.clone()];
         ok(&root.snap(&["install", "--dangerous", base.to_str().unwrap()]));
@@ -110,14 +162,23 @@ impl Fixture {
         if let Some(end) = replay_end {
             let kind = first.split_once(':').unwrap().0;
             let second = format!("{kind}:{end}");
+            // The state is the snapshot and the journal of what came after it: both.
             let state = self.path().join("var/lib/snapd/state.json");
+            let journal = self.path().join("var/lib/snapd/state.journal");
             let saved = fs::read(&state).unwrap();
+            let saved_journal = fs::read(&journal).ok();
             let mut armed = env.to_vec();
             armed.push((CRASH_ENV, &second));
             // Armed, it may crash before it serves anything.
             self.daemon = start_daemon_may_crash(&self.root, &armed);
             log = self.expect_abort(&second, "replaying");
             fs::write(&state, saved).unwrap();
+            match saved_journal {
+                Some(j) => fs::write(&journal, j).unwrap(),
+                None => {
+                    let _ = fs::remove_file(&journal);
+                }
+            }
         }
         log
     }
@@ -265,6 +326,12 @@ impl Fixture {
             .map(|e| e.unwrap().path())
             .collect();
         assert!(uploads.is_empty(), "stray uploads: {uploads:?}");
+        // Connected once, and the profile says so.
+        assert_eq!(
+            app_connections(&self.root),
+            [(format!("{APP}:network"), "snapd:network".to_owned())]
+        );
+        assert!(profile_has_network(root), "{:#}", app_profile(root));
         let blob = fs::canonicalize(self.blob()).expect("the app's blob");
         let loops = self.loops_of_app();
         assert_eq!(loops.len(), 1, "loop devices of {APP}: {loops:?}");
@@ -297,6 +364,50 @@ impl Fixture {
             self.loops_of_app()
         );
         assert_trees_equal(&self.after_base, &tree(self.path(), SKIP));
+        // Removing the app forgot its connections, undesired ones included.
+        let all = api_get(&self.root, "/v2/connections?select=all");
+        for list in ["established", "undesired"] {
+            let left: Vec<_> = all["result"][list]
+                .as_array()
+                .map(|a| a.iter().filter(|c| c["plug"]["snap"] == APP).collect())
+                .unwrap_or_default();
+            assert!(
+                left.is_empty(),
+                "{list} connections of {APP} left: {left:#?}"
+            );
+        }
+    }
+
+    /// The newest change of `kind`, waited for until ready.
+    fn last_change_of_kind(&self, kind: &str) -> serde_json::Value {
+        let changes = all_changes(&self.root);
+        let chg = changes
+            .iter()
+            .rev()
+            .find(|c| c["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} change: {changes:#?}"));
+        wait_change_ready(&self.root, chg["id"].as_str().unwrap(), CHANGE_LIMIT)
+    }
+
+    /// The app's `network` plug is disconnected by the user: remembered as undesired, and gone
+    /// from the profile.
+    fn assert_network_disconnected(&self) {
+        assert_eq!(app_connections(&self.root), []);
+        let resp = api_get(
+            &self.root,
+            &format!("/v2/connections?select=all&snap={APP}"),
+        );
+        let undesired = resp["result"]["undesired"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(undesired.len(), 1, "{resp:#}");
+        assert_eq!(undesired[0]["plug"]["plug"], "network", "{resp:#}");
+        assert!(
+            !profile_has_network(self.path()),
+            "{:#}",
+            app_profile(self.path())
+        );
     }
 
     /// Removes the base too: the root must then hold no mount and no loop device at all.
@@ -384,6 +495,7 @@ const INSTALL_DONE: &[(&str, &str)] = &[
     ("copy-snap-data", "Done"),
     ("setup-profiles", "Done"),
     ("link-snap", "Done"),
+    ("auto-connect", "Done"),
 ];
 
 fn install_args(fx: &Fixture) -> Vec<String> {
@@ -438,6 +550,7 @@ fn crash_during_remove(point: &str, reboot: bool) {
     assert_eq!(
         task_statuses(&chg),
         statuses(&[
+            ("auto-disconnect", "Done"),
             ("unlink-snap", "Done"),
             ("remove-profiles", "Done"),
             ("clear-snap", "Done"),
@@ -481,6 +594,7 @@ fn crash_during_undo(point: &str, reboot: bool) {
             ("copy-snap-data", "Undone"),
             ("setup-profiles", "Undone"),
             ("link-snap", "Error"),
+            ("auto-connect", "Hold"),
         ])
     );
     let uploads = fs::read_dir(fx.path().join("var/lib/snapd/uploads"))
@@ -520,6 +634,7 @@ fn crash_during_remove_undo(point: &str, reboot: bool) {
     assert_eq!(
         task_statuses(&chg),
         statuses(&[
+            ("auto-disconnect", "Undone"),
             ("unlink-snap", "Undone"),
             ("remove-profiles", "Undone"),
             ("clear-snap", "Error"),
@@ -527,6 +642,76 @@ fn crash_during_remove_undo(point: &str, reboot: bool) {
         ])
     );
     fx.assert_app_installed();
+
+    ok(&fx.snap(&["remove", APP]));
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// Case 5: the daemon crashes at `point` while connecting the app's `network` plug by hand (the
+/// user took the automatic connection down first); the restarted daemon completes it, and the
+/// connection and the profile agree.
+fn crash_during_connect(point: &str, reboot: bool) {
+    let mut fx = Fixture::new();
+    ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
+    assert_eq!(ok(&fx.snap(&["disconnect", &format!("{APP}:network")])), "");
+    fx.assert_network_disconnected();
+    let log = fx.crash(
+        &[],
+        &["connect", "--no-wait", &format!("{APP}:network")],
+        point,
+    );
+    if reboot {
+        fx.reboot_like();
+    }
+    fx.restart(&[]);
+    let chg = fx.last_change_of_kind("connect-snap");
+    assert_eq!(
+        chg["status"], "Done",
+        "connect after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}"
+    );
+    assert_eq!(
+        chg["summary"],
+        format!("Connect {APP}:network to snapd:network")
+    );
+    assert_eq!(task_statuses(&chg), statuses(&[("connect", "Done")]));
+    fx.assert_app_installed();
+    let resp = api_get(&fx.root, &format!("/v2/connections?snap={APP}"));
+    assert_eq!(resp["result"]["established"][0]["manual"], true, "{resp:#}");
+    assert!(resp["result"].get("undesired").is_none(), "{resp:#}");
+
+    ok(&fx.snap(&["remove", APP]));
+    fx.assert_app_gone();
+    fx.finish_clean();
+}
+
+/// Case 6: the daemon crashes at `point` while disconnecting the app's automatic `network`
+/// connection; the restarted daemon completes it: the connection is remembered as undesired
+/// and the profile no longer grants it.
+fn crash_during_disconnect(point: &str, reboot: bool) {
+    let mut fx = Fixture::new();
+    ok(&fx.snap(&["install", "--dangerous", fx.app.to_str().unwrap()]));
+    fx.assert_app_installed();
+    let log = fx.crash(
+        &[],
+        &["disconnect", "--no-wait", &format!("{APP}:network")],
+        point,
+    );
+    if reboot {
+        fx.reboot_like();
+    }
+    fx.restart(&[]);
+    let chg = fx.last_change_of_kind("disconnect-snap");
+    assert_eq!(
+        chg["status"], "Done",
+        "disconnect after a crash at {point}: {chg:#}\ncrashed daemon:\n{log}"
+    );
+    assert_eq!(
+        chg["summary"],
+        format!("Disconnect {APP}:network from snapd:network")
+    );
+    assert_eq!(task_statuses(&chg), statuses(&[("disconnect", "Done")]));
+    fx.assert_network_disconnected();
 
     ok(&fx.snap(&["remove", APP]));
     fx.assert_app_gone();
@@ -567,6 +752,8 @@ crash_cases! { crash_during_install:
     setup_profiles_done => "setup-profiles:Done",
     link_snap_doing => "link-snap:Doing",
     link_snap_done => "link-snap:Done",
+    auto_connect_doing => "auto-connect:Doing",
+    auto_connect_done => "auto-connect:Done",
     // Killed after the handler's work, before its Done was recorded: it runs again.
     prepare_snap_redone => "prepare-snap:Doing>Done",
     prerequisites_redone => "prerequisites:Doing>Done",
@@ -574,9 +761,12 @@ crash_cases! { crash_during_install:
     copy_snap_data_redone => "copy-snap-data:Doing>Done",
     setup_profiles_redone => "setup-profiles:Doing>Done",
     link_snap_redone => "link-snap:Doing>Done",
+    auto_connect_redone => "auto-connect:Doing>Done",
 }
 
 crash_cases! { crash_during_remove:
+    auto_disconnect_doing => "auto-disconnect:Doing",
+    auto_disconnect_done => "auto-disconnect:Done",
     unlink_snap_doing => "unlink-snap:Doing",
     unlink_snap_done => "unlink-snap:Done",
     remove_profiles_doing => "remove-profiles:Doing",
@@ -585,6 +775,7 @@ crash_cases! { crash_during_remove:
     clear_snap_done => "clear-snap:Done",
     discard_snap_doing => "discard-snap:Doing",
     discard_snap_done => "discard-snap:Done",
+    auto_disconnect_redone => "auto-disconnect:Doing>Done",
     unlink_snap_redone => "unlink-snap:Doing>Done",
     remove_profiles_redone => "remove-profiles:Doing>Done",
     clear_snap_redone => "clear-snap:Doing>Done",
@@ -598,6 +789,9 @@ crash_cases! { crash_during_remove_undo:
     unlink_snap_undoing => "unlink-snap:Undoing",
     unlink_snap_undone => "unlink-snap:Undone",
     unlink_snap_reundone => "unlink-snap:Undoing>Undone",
+    auto_disconnect_undoing => "auto-disconnect:Undoing",
+    auto_disconnect_undone => "auto-disconnect:Undone",
+    auto_disconnect_reundone => "auto-disconnect:Undoing>Undone",
 }
 
 crash_cases! { crash_during_undo:
@@ -614,6 +808,18 @@ crash_cases! { crash_during_undo:
     copy_snap_data_reundone => "copy-snap-data:Undoing>Undone",
     mount_snap_reundone => "mount-snap:Undoing>Undone",
     prepare_snap_reundone => "prepare-snap:Undoing>Undone",
+}
+
+crash_cases! { crash_during_connect:
+    connect_doing => "connect:Doing",
+    connect_done => "connect:Done",
+    connect_redone => "connect:Doing>Done",
+}
+
+crash_cases! { crash_during_disconnect:
+    disconnect_doing => "disconnect:Doing",
+    disconnect_done => "disconnect:Done",
+    disconnect_redone => "disconnect:Doing>Done",
 }
 
 /// Case 4: a fully installed app survives a hard kill and a reboot: the daemon remounts it at
@@ -747,6 +953,7 @@ fn install_survives_a_crash_at_every_boundary() {
             "copy-snap-data",
             "setup-profiles",
             "link-snap",
+            "auto-connect",
         ],
     );
     let chg = fx.last_change_ready("install-snap");
@@ -767,7 +974,13 @@ fn remove_survives_a_crash_at_every_boundary() {
         crash_at_every_boundary(&mut fx, &[], &["remove", "--no-wait", APP], "remove-snap");
     assert_every_task_crashed(
         &crashes,
-        &["unlink-snap", "remove-profiles", "clear-snap", "discard-snap"],
+        &[
+            "auto-disconnect",
+            "unlink-snap",
+            "remove-profiles",
+            "clear-snap",
+            "discard-snap",
+        ],
     );
     let chg = fx.last_change_ready("remove-snap");
     assert_eq!(chg["status"], "Done", "{chg:#}\n{crashes:#?}");
@@ -787,7 +1000,12 @@ fn undo_survives_a_crash_at_every_boundary() {
         &args,
         "install-snap",
     );
-    for undone in ["setup-profiles", "copy-snap-data", "mount-snap", "prepare-snap"] {
+    for undone in [
+        "setup-profiles",
+        "copy-snap-data",
+        "mount-snap",
+        "prepare-snap",
+    ] {
         assert!(
             crashes
                 .iter()
@@ -841,6 +1059,7 @@ fn remove_failing_after_clear_snap_rolls_back_to_a_working_app() {
     assert_eq!(
         task_statuses(&chg),
         statuses(&[
+            ("auto-disconnect", "Undone"),
             ("unlink-snap", "Undone"),
             ("remove-profiles", "Undone"),
             ("clear-snap", "Done"),

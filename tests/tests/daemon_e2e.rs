@@ -275,6 +275,7 @@ fn install_task_summaries(name: &str, file: &Path) -> Vec<String> {
         format!("Copy snap \"{name}\" data"),
         format!("Setup snap \"{name}\" (x1) security profiles"),
         format!("Make snap \"{name}\" (x1) available to the system"),
+        format!("Automatically connect eligible plugs and slots of snap \"{name}\""),
     ]
 }
 
@@ -613,6 +614,7 @@ fn install_list_info_remove_through_the_cli() {
     assert_eq!(
         task_rows(&root, "3"),
         tasks_of(&[
+            ("Done", "Disconnect interfaces of snap \"cyc-app\""),
             ("Done", "Make snap \"cyc-app\" unavailable to the system"),
             ("Done", "Remove security profiles of snap \"cyc-app\""),
             ("Done", "Remove data for snap \"cyc-app\" (x1)"),
@@ -1138,8 +1140,10 @@ fn a_failing_task_rolls_the_install_back() {
     );
     let summaries = install_task_summaries("doomed-base", &base);
     // Every task with an undo handler is Undone; prerequisites has none and stays Done (as in
-    // snapd's task runner: "Cannot undo. Revert to done status").
-    let statuses = ["Undone", "Done", "Undone", "Undone", "Undone", "Error"];
+    // snapd's task runner: "Cannot undo. Revert to done status"). What never ran is held.
+    let statuses = [
+        "Undone", "Done", "Undone", "Undone", "Undone", "Error", "Hold",
+    ];
     let want: Vec<_> = statuses
         .iter()
         .zip(&summaries)
@@ -1222,7 +1226,7 @@ fn aborting_a_running_install_leaves_nothing() {
         Some("Undone")
     );
     // The running task finishes and is undone with what came before; what never started is held.
-    let statuses = ["Undone", "Done", "Undone", "Hold", "Hold", "Hold"];
+    let statuses = ["Undone", "Done", "Undone", "Hold", "Hold", "Hold", "Hold"];
     let want: Vec<_> = statuses
         .iter()
         .zip(&summaries)

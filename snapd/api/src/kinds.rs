@@ -10,3 +10,4 @@ pub const SNAP_NEEDS_CLASSIC: &str = "snap-needs-classic";
 pub const SNAP_NOT_A_SNAP: &str = "snap-not-a-snap";
 pub const BAD_QUERY: &str = "bad-query";
 pub const APP_NOT_FOUND: &str = "app-not-found";
+pub const INTERFACES_UNCHANGED: &str = "interfaces-unchanged";

@@ -1,6 +1,8 @@
 //! The objects inside `result`, with snapd's field names. Optional fields are omitted when
 //! empty, as snapd does, because clients distinguish "absent" from "empty" in places.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -204,4 +206,134 @@ pub struct Warning {
     pub last_shown: Option<String>,
     pub expire_after: String,
     pub repeat_after: String,
+}
+
+/// A plug as `/v2/connections`, `/v2/interfaces` and the legacy interfaces listing show it.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Plug {
+    pub snap: String,
+    pub plug: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interface: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The slots this plug is connected to.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<SlotRef>,
+}
+
+/// A slot, the counterpart of [`Plug`].
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Slot {
+    pub snap: String,
+    pub slot: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub interface: String,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub attrs: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The plugs connected to this slot.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<PlugRef>,
+}
+
+/// `{"snap", "plug"}`: names a plug. In a connect or disconnect request an empty snap stands for
+/// the system snap (on the slot side) and an empty name for "the only one that fits".
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PlugRef {
+    #[serde(default)]
+    pub snap: String,
+    #[serde(default)]
+    pub plug: String,
+}
+
+/// `{"snap", "slot"}`: names a slot.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SlotRef {
+    #[serde(default)]
+    pub snap: String,
+    #[serde(default)]
+    pub slot: String,
+}
+
+/// One connection of `GET /v2/connections`. `manual` is a connection a user made (not an
+/// automatic one); `gadget` one the gadget snap asked for.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Connection {
+    pub slot: SlotRef,
+    pub plug: PlugRef,
+    pub interface: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub manual: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub gadget: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub slot_attrs: BTreeMap<String, Value>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub plug_attrs: BTreeMap<String, Value>,
+}
+
+/// `GET /v2/connections`: the connections (`undesired` lists automatic connections a user
+/// disconnected, only with `select=all`), and the plugs and slots they involve (with
+/// `select=all`, also the unconnected ones).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Connections {
+    #[serde(default)]
+    pub established: Vec<Connection>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub undesired: Vec<Connection>,
+    #[serde(default)]
+    pub plugs: Vec<Plug>,
+    #[serde(default)]
+    pub slots: Vec<Slot>,
+}
+
+/// One interface of `GET /v2/interfaces?select=...`; `plugs` and `slots` only when asked for.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "kebab-case")]
+pub struct Interface {
+    pub name: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plugs: Option<Vec<Plug>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slots: Option<Vec<Slot>>,
+}
+
+/// `GET /v2/interfaces` without `select`: every plug and slot with its connections (what the
+/// deprecated `snap interfaces` reads).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct LegacyInterfaces {
+    #[serde(default)]
+    pub plugs: Vec<Plug>,
+    #[serde(default)]
+    pub slots: Vec<Slot>,
+}
+
+/// The body of `POST /v2/interfaces`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct InterfaceAction {
+    #[serde(default)]
+    pub action: String,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub forget: bool,
+    #[serde(default)]
+    pub plugs: Vec<PlugRef>,
+    #[serde(default)]
+    pub slots: Vec<SlotRef>,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }

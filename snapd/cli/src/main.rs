@@ -5,11 +5,13 @@
 mod cmd_changes;
 mod cmd_info;
 mod cmd_install;
+mod cmd_interfaces;
 mod cmd_list;
 mod cmd_pack;
 mod cmd_remove;
 mod cmd_run;
 mod cmd_version;
+mod cmd_warnings;
 mod table;
 mod timefmt;
 mod wait;
@@ -49,6 +51,16 @@ enum Command {
     Change(cmd_changes::TasksArgs),
     /// Abort a pending change
     Abort(cmd_changes::AbortArgs),
+    /// List interface connections
+    Connections(cmd_interfaces::ConnectionsArgs),
+    /// List interfaces' slots and plugs (deprecated: use 'snap connections')
+    Interfaces(cmd_interfaces::InterfacesArgs),
+    /// Connect a plug to a slot
+    Connect(cmd_interfaces::ConnectArgs),
+    /// Disconnect a plug from a slot
+    Disconnect(cmd_interfaces::DisconnectArgs),
+    /// List warnings
+    Warnings(cmd_warnings::WarningsArgs),
     /// Run the given snap command
     Run(cmd_run::RunArgs),
     /// Pack the given directory as a snap
@@ -61,7 +73,10 @@ fn main() -> ExitCode {
     // `/snap/bin/NAME.APP` is a symlink to this binary: run that app.
     let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     if let Some(target) = argv.first().and_then(|a| cmd_run::wrapper_target(a)) {
-        argv.splice(0..1, ["snap".into(), "run".into(), target.into(), "--".into()]);
+        argv.splice(
+            0..1,
+            ["snap".into(), "run".into(), target.into(), "--".into()],
+        );
     }
     let cli = Cli::parse_from(argv);
     // Running an app needs no daemon and no async runtime: go straight to the launcher.
@@ -84,6 +99,11 @@ fn main() -> ExitCode {
             Command::Changes(a) => cmd_changes::changes(&client, a).await,
             Command::Tasks(a) | Command::Change(a) => cmd_changes::tasks(&client, a).await,
             Command::Abort(a) => cmd_changes::abort(&client, a).await,
+            Command::Connections(a) => cmd_interfaces::connections(&client, a).await,
+            Command::Interfaces(a) => cmd_interfaces::interfaces(&client, a).await,
+            Command::Connect(a) => cmd_interfaces::connect(&client, a).await,
+            Command::Disconnect(a) => cmd_interfaces::disconnect(&client, a).await,
+            Command::Warnings(a) => cmd_warnings::run(&client, a).await,
             Command::Pack(a) => cmd_pack::run(a),
             Command::Run(_) => unreachable!("handled above"),
             Command::Version => cmd_version::run(&client).await,
@@ -104,9 +124,11 @@ fn main() -> ExitCode {
 fn message_of(e: &anyhow::Error) -> String {
     let mut out = String::new();
     // As snap: a change refused for lack of privilege says how to get it.
-    let needs_root = e
-        .chain()
-        .any(|c| c.downcast_ref::<snapd_api::ClientError>().and_then(|ce| ce.kind()) == Some(snapd_api::kinds::LOGIN_REQUIRED));
+    let needs_root = e.chain().any(|c| {
+        c.downcast_ref::<snapd_api::ClientError>()
+            .and_then(|ce| ce.kind())
+            == Some(snapd_api::kinds::LOGIN_REQUIRED)
+    });
     for cause in e.chain() {
         let text = cause.to_string();
         if out.contains(&text) {

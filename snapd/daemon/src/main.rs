@@ -4,6 +4,7 @@
 
 mod api;
 mod daemon;
+mod ifacemgr;
 mod snapmgr;
 mod startup;
 
@@ -36,7 +37,8 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SNAPD_LOG").unwrap_or_else(|_| "info,backhand=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("SNAPD_LOG")
+                .unwrap_or_else(|_| "info,backhand=warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -53,7 +55,8 @@ fn main() -> anyhow::Result<()> {
     startup::make_skeleton(&dirs)?;
     // Opening takes state.lock: a second daemon on the same root stops here.
     let store = Arc::new(
-        StateStore::open(dirs.state_file()).with_context(|| format!("cannot open {}", dirs.state_file().display()))?,
+        StateStore::open(dirs.state_file())
+            .with_context(|| format!("cannot open {}", dirs.state_file().display()))?,
     );
     let env = Arc::new(Env {
         dirs: dirs.clone(),
@@ -95,12 +98,15 @@ async fn serve(daemon: Arc<Daemon>) -> anyhow::Result<()> {
     let socket = daemon.dirs.snapd_socket();
     // The state lock is ours, so a socket file left here is stale.
     let _ = std::fs::remove_file(&socket);
-    let listener = UnixListener::bind(&socket).with_context(|| format!("cannot listen on {}", socket.display()))?;
+    let listener = UnixListener::bind(&socket)
+        .with_context(|| format!("cannot listen on {}", socket.display()))?;
     // Everyone may connect; the API decides per request from the caller's credentials.
     std::fs::set_permissions(&socket, std::os::unix::fs::PermissionsExt::from_mode(0o666))?;
     tracing::info!("serving the API on {}", socket.display());
     let app = api::router(daemon).into_make_service_with_connect_info::<api::Peer>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     let _ = std::fs::remove_file(&socket);
     tracing::info!("stopped");
     Ok(())

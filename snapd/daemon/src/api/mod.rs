@@ -1,6 +1,7 @@
 //! The REST API on the unix socket, shaped like snapd's.
 
 mod changes;
+mod interfaces;
 mod peer;
 mod reply;
 mod snaps;
@@ -31,12 +32,19 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
             "/v2/snaps",
             get(snaps::list)
                 .post(snaps::post_many)
-                .layer(DefaultBodyLimit::max(upload::MAX_UPLOAD_BYTES as usize + (1 << 20))),
+                .layer(DefaultBodyLimit::max(
+                    upload::MAX_UPLOAD_BYTES as usize + (1 << 20),
+                )),
         )
         .route("/v2/snaps/{name}", get(snaps::one).post(snaps::post_one))
         .route("/v2/changes", get(changes::list))
         .route("/v2/changes/{id}", get(changes::one).post(changes::abort))
         .route("/v2/warnings", get(system::warnings))
+        .route(
+            "/v2/interfaces",
+            get(interfaces::get).post(interfaces::post),
+        )
+        .route("/v2/connections", get(interfaces::connections))
         .fallback(reply::unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(access))
@@ -76,8 +84,20 @@ async fn envelope_every_error(resp: Response) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return resp;
     }
-    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024).await.unwrap_or_default();
+    let body = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
     let text = String::from_utf8_lossy(&body).trim().to_owned();
-    let message = if text.is_empty() { status.canonical_reason().unwrap_or("error").to_owned() } else { text };
-    reply::Reply(snapd_api::Response::error(status.as_u16(), message, None, None)).into_response()
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    reply::Reply(snapd_api::Response::error(
+        status.as_u16(),
+        message,
+        None,
+        None,
+    ))
+    .into_response()
 }

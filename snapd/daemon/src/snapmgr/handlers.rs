@@ -12,9 +12,11 @@ use snap_state::{HandlerError, State, TaskContext, TaskId, TaskRunner};
 use snap_sys::{Mounter, remove_dir_all_if_exists, remove_if_exists, replace_symlink_atomically};
 
 use super::model::{RevisionInfo, SNAPS_KEY, SnapState, get_snap};
-use super::profiles;
 use super::plan::check_base;
+use super::profiles;
 use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
+use crate::ifacemgr;
+use crate::ifacemgr::repo::{Repo, bad_summary, connections_of, endpoints};
 
 /// What handlers need from the daemon.
 pub struct Env {
@@ -39,16 +41,60 @@ pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
             }
         }};
     }
-    runner.add_handler_with_undo("prepare-snap", with_env!(prepare_snap), with_env!(undo_prepare_snap));
+    runner.add_handler_with_undo(
+        "prepare-snap",
+        with_env!(prepare_snap),
+        with_env!(undo_prepare_snap),
+    );
     runner.add_handler("prerequisites", with_env!(prerequisites), None);
-    runner.add_handler_with_undo("mount-snap", with_env!(mount_snap), with_env!(undo_mount_snap));
-    runner.add_handler_with_undo("copy-snap-data", with_env!(copy_snap_data), with_env!(undo_copy_snap_data));
-    runner.add_handler_with_undo("setup-profiles", with_env!(setup_profiles), with_env!(remove_profiles));
+    runner.add_handler_with_undo(
+        "mount-snap",
+        with_env!(mount_snap),
+        with_env!(undo_mount_snap),
+    );
+    runner.add_handler_with_undo(
+        "copy-snap-data",
+        with_env!(copy_snap_data),
+        with_env!(undo_copy_snap_data),
+    );
+    runner.add_handler_with_undo(
+        "setup-profiles",
+        with_env!(setup_profiles),
+        with_env!(remove_profiles),
+    );
     runner.add_handler_with_undo("link-snap", with_env!(link_snap), with_env!(undo_link_snap));
-    runner.add_handler_with_undo("remove-profiles", with_env!(remove_profiles), with_env!(restore_profiles));
-    runner.add_handler_with_undo("unlink-snap", with_env!(unlink_snap), with_env!(relink_snap));
+    runner.add_handler_with_undo(
+        "remove-profiles",
+        with_env!(remove_profiles),
+        with_env!(restore_profiles),
+    );
+    runner.add_handler_with_undo(
+        "unlink-snap",
+        with_env!(unlink_snap),
+        with_env!(relink_snap),
+    );
     runner.add_handler("clear-snap", with_env!(clear_snap), None);
     runner.add_handler("discard-snap", with_env!(discard_snap), None);
+    runner.add_handler_with_undo(
+        "auto-connect",
+        with_env!(ifacemgr::handlers::auto_connect),
+        with_env!(ifacemgr::handlers::undo_auto_connect),
+    );
+    runner.add_handler_with_undo(
+        "auto-disconnect",
+        with_env!(ifacemgr::handlers::auto_disconnect),
+        with_env!(ifacemgr::handlers::undo_auto_disconnect),
+    );
+    runner.add_handler_with_undo(
+        "connect",
+        with_env!(ifacemgr::handlers::connect),
+        with_env!(ifacemgr::handlers::undo_connect),
+    );
+    runner.add_handler_with_undo(
+        "disconnect",
+        with_env!(ifacemgr::handlers::disconnect),
+        with_env!(ifacemgr::handlers::undo_disconnect),
+    );
 }
 
 /// Fault injection for end-to-end tests, beside the state engine's crash points:
@@ -76,7 +122,10 @@ impl TestHooks {
                 .iter()
                 .filter_map(|s| {
                     let (kind, ms) = s.split_once(':')?;
-                    Some((kind.to_owned(), std::time::Duration::from_millis(ms.parse().ok()?)))
+                    Some((
+                        kind.to_owned(),
+                        std::time::Duration::from_millis(ms.parse().ok()?),
+                    ))
                 })
                 .collect(),
         }
@@ -87,7 +136,10 @@ impl TestHooks {
             std::thread::sleep(*d);
         }
         if !ctx.is_undo() && self.fail.iter().any(|k| k == ctx.kind()) {
-            return Err(HandlerError::error(format!("injected failure of {}", ctx.kind())));
+            return Err(HandlerError::error(format!(
+                "injected failure of {}",
+                ctx.kind()
+            )));
         }
         Ok(())
     }
@@ -108,7 +160,10 @@ pub fn snap_setup_of(st: &State, task: TaskId) -> Result<SnapSetup> {
         .get::<String>(SETUP_TASK_KEY)?
         .and_then(|id| id.parse().ok())
         .ok_or_else(missing)?;
-    st.task(holder).ok_or_else(missing)?.get::<SnapSetup>(SETUP_KEY)?.ok_or_else(missing)
+    st.task(holder)
+        .ok_or_else(missing)?
+        .get::<SnapSetup>(SETUP_KEY)?
+        .ok_or_else(missing)
 }
 
 fn fail(what: impl std::fmt::Display) -> impl FnOnce(snap_sys::SysError) -> HandlerError {
@@ -124,22 +179,34 @@ fn io_fail(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> Handl
 fn prepare_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
     let blob = env.dirs.blob(&s.name, s.revision);
-    let upload = s.snap_path.clone().ok_or_else(|| HandlerError::error("internal error: no upload to prepare"))?;
+    let upload = s
+        .snap_path
+        .clone()
+        .ok_or_else(|| HandlerError::error("internal error: no upload to prepare"))?;
     if upload.exists() {
-        fs::create_dir_all(env.dirs.blob_dir()).map_err(io_fail("cannot create the blob directory"))?;
+        fs::create_dir_all(env.dirs.blob_dir())
+            .map_err(io_fail("cannot create the blob directory"))?;
         // Same filesystem, so the rename is atomic: after a crash either the upload or the
         // blob exists, never half of one.
-        fs::rename(&upload, &blob).map_err(io_fail(format!("cannot move {} to {}", upload.display(), blob.display())))?;
+        fs::rename(&upload, &blob).map_err(io_fail(format!(
+            "cannot move {} to {}",
+            upload.display(),
+            blob.display()
+        )))?;
         sync_dir(&env.dirs.blob_dir());
     } else if !blob.exists() {
-        return Err(HandlerError::error(format!("cannot find the uploaded snap {}", upload.display())));
+        return Err(HandlerError::error(format!(
+            "cannot find the uploaded snap {}",
+            upload.display()
+        )));
     }
     Ok(())
 }
 
 fn undo_prepare_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    remove_if_exists(&env.dirs.blob(&s.name, s.revision)).map_err(fail("cannot remove the snap's blob"))?;
+    remove_if_exists(&env.dirs.blob(&s.name, s.revision))
+        .map_err(fail("cannot remove the snap's blob"))?;
     if let Some(upload) = &s.snap_path {
         remove_if_exists(upload).map_err(fail("cannot remove the upload"))?;
     }
@@ -150,10 +217,18 @@ fn undo_prepare_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn prerequisites(_env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    let info = s.info.as_ref().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
-    let snap_type = snap_core::SnapType::parse(&s.snap_type)
-        .ok_or_else(|| HandlerError::error(format!("internal error: unknown snap type {:?}", s.snap_type)))?;
-    ctx.with_state(|st| check_base(&s.name, snap_type, info.base.as_deref(), &*st)).map_err(HandlerError::error)
+    let info = s
+        .info
+        .as_ref()
+        .ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    let snap_type = snap_core::SnapType::parse(&s.snap_type).ok_or_else(|| {
+        HandlerError::error(format!(
+            "internal error: unknown snap type {:?}",
+            s.snap_type
+        ))
+    })?;
+    ctx.with_state(|st| check_base(&s.name, snap_type, info.base.as_deref(), &*st))
+        .map_err(HandlerError::error)
 }
 
 // ----- mount-snap: the blob, read-only, at /snap/NAME/REV -----
@@ -163,7 +238,9 @@ fn mount_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let target = env.dirs.mount_point(&s.name, s.revision);
     fs::create_dir_all(&target).map_err(io_fail(format!("cannot create {}", target.display())))?;
     let blob = env.dirs.blob(&s.name, s.revision);
-    env.mounter.mount_squashfs(&blob, &target).map_err(fail("cannot mount the snap"))
+    env.mounter
+        .mount_squashfs(&blob, &target)
+        .map_err(fail("cannot mount the snap"))
 }
 
 fn undo_mount_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
@@ -173,7 +250,9 @@ fn undo_mount_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn unmount_revision(env: &Env, name: &str, rev: Revision) -> Result {
     let target = env.dirs.mount_point(name, rev);
-    env.mounter.unmount(&target).map_err(fail("cannot unmount the snap"))?;
+    env.mounter
+        .unmount(&target)
+        .map_err(fail("cannot unmount the snap"))?;
     remove_empty_dir(&target)?;
     // /snap/NAME goes with its last revision.
     remove_empty_dir(&env.dirs.snap_dir(name))
@@ -183,7 +262,10 @@ fn unmount_revision(env: &Env, name: &str, rev: Revision) -> Result {
 
 fn copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    for dir in [env.dirs.snap_data(&s.name, s.revision), env.dirs.snap_common(&s.name)] {
+    for dir in [
+        env.dirs.snap_data(&s.name, s.revision),
+        env.dirs.snap_common(&s.name),
+    ] {
         fs::create_dir_all(&dir).map_err(io_fail(format!("cannot create {}", dir.display())))?;
     }
     Ok(())
@@ -191,20 +273,45 @@ fn copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn undo_copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision)).map_err(fail("cannot remove the snap's data"))?;
-    let others = ctx.with_state(|st| get_snap(st, &s.name))?.is_some_and(|st| st.sequence.iter().any(|r| r.revision != s.revision));
+    remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision))
+        .map_err(fail("cannot remove the snap's data"))?;
+    let others = ctx
+        .with_state(|st| get_snap(st, &s.name))?
+        .is_some_and(|st| st.sequence.iter().any(|r| r.revision != s.revision));
     if !others {
         // A first install leaves nothing behind when it is undone.
-        remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name)).map_err(fail("cannot remove the snap's data"))?;
+        remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name))
+            .map_err(fail("cannot remove the snap's data"))?;
     }
     Ok(())
 }
 
 // ----- setup-profiles / remove-profiles: what the launcher applies -----
 
+/// The new revision's profiles, with the grants of the snap's connections (normally none yet:
+/// `auto-connect` comes after `link-snap`). Plugs and slots that take no part in connections
+/// are reported as a warning, as snapd does; the snap installs all the same.
 fn setup_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    profiles::write_profiles(env, &s.name, s.revision, s.devmode)
+    let info = s
+        .info
+        .as_ref()
+        .ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    let snap = profiles::mounted_snap_yaml(env, &s.name, s.revision)?;
+    let conns = ctx.with_state(|st| {
+        let mut repo = Repo::load(st)?;
+        repo.set_snap(&s.name, info);
+        connections_of(st, &repo, &s.name)
+    })?;
+    profiles::write_profiles_for(env, &snap, s.revision, s.devmode, &conns)?;
+    if let Some(warning) = bad_summary(&s.name, &endpoints(&snap).bad) {
+        let mut st = ctx.lock();
+        st.add_warning(&warning, snap_state::DEFAULT_REPEAT_AFTER);
+        if let Some(t) = st.task_mut(ctx.task_id()) {
+            t.log_info(&warning);
+        }
+    }
+    Ok(())
 }
 
 fn remove_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
@@ -215,22 +322,36 @@ fn remove_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
 /// Undoing a removal's `remove-profiles`: the current revision's profiles come back.
 fn restore_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    let Some(entry) = ctx.with_state(|st| get_snap(st, &s.name))? else {
+    let Some((entry, conns)) =
+        ctx.with_state(|st| -> std::result::Result<_, snap_state::StateError> {
+            let Some(entry) = get_snap(st, &s.name)? else {
+                return Ok(None);
+            };
+            let conns = connections_of(st, &Repo::load(st)?, &s.name)?;
+            Ok(Some((entry, conns)))
+        })?
+    else {
         return Ok(());
     };
-    profiles::write_profiles(env, &s.name, entry.current, entry.devmode)
+    profiles::write_profiles(env, &s.name, entry.current, entry.devmode, &conns)
 }
 
 // ----- link-snap: make the revision current and visible -----
 
 fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    let info = s.info.clone().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    let info = s
+        .info
+        .clone()
+        .ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
     let old: Option<SnapState> = ctx.with_state(|st| get_snap(st, &s.name))?;
     // Remember what was current before touching anything, once: a re-run after a crash must
     // not record the new revision as the old one.
     if ctx.get::<Option<String>>("old-current")?.is_none() {
-        let old_current = old.as_ref().filter(|o| o.current != s.revision).map(|o| o.current.to_string());
+        let old_current = old
+            .as_ref()
+            .filter(|o| o.current != s.revision)
+            .map(|o| o.current.to_string());
         ctx.set("old-current", &Some(old_current.unwrap_or_default()))?;
     }
     make_current(env, &s.name, s.revision, &info)?;
@@ -257,9 +378,14 @@ fn undo_link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
     let old_current: Option<String> = ctx.get::<Option<String>>("old-current")?.flatten();
     let entry = ctx.with_state(|st| get_snap(st, &s.name))?;
-    let info = s.info.clone().ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    let info = s
+        .info
+        .clone()
+        .ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
     remove_current(env, &s.name, &info)?;
-    let previous = old_current.filter(|o| !o.is_empty()).and_then(|o| o.parse::<Revision>().ok());
+    let previous = old_current
+        .filter(|o| !o.is_empty())
+        .and_then(|o| o.parse::<Revision>().ok());
     if let (Some(prev), Some(e)) = (previous, &entry)
         && let Some(prev_info) = e.sequence.iter().find(|r| r.revision == prev)
     {
@@ -288,22 +414,28 @@ fn make_current(env: &Env, name: &str, rev: Revision, info: &RevisionInfo) -> Re
         fs::create_dir_all(&dir).map_err(io_fail(format!("cannot create {}", dir.display())))?;
     }
     let target = PathBuf::from(rev.to_string());
-    replace_symlink_atomically(&env.dirs.current_link(name), &target).map_err(fail("cannot make the snap current"))?;
-    replace_symlink_atomically(&env.dirs.snap_data_current(name), &target).map_err(fail("cannot make the snap's data current"))?;
+    replace_symlink_atomically(&env.dirs.current_link(name), &target)
+        .map_err(fail("cannot make the snap current"))?;
+    replace_symlink_atomically(&env.dirs.snap_data_current(name), &target)
+        .map_err(fail("cannot make the snap's data current"))?;
     let bin = env.dirs.snap_bin_dir();
     fs::create_dir_all(&bin).map_err(io_fail(format!("cannot create {}", bin.display())))?;
     for cmd in command_names(name, info) {
-        replace_symlink_atomically(&bin.join(cmd), &env.snap_binary).map_err(fail("cannot create the command wrapper"))?;
+        replace_symlink_atomically(&bin.join(cmd), &env.snap_binary)
+            .map_err(fail("cannot create the command wrapper"))?;
     }
     Ok(())
 }
 
 fn remove_current(env: &Env, name: &str, info: &RevisionInfo) -> Result {
     for cmd in command_names(name, info) {
-        remove_if_exists(&env.dirs.snap_bin_dir().join(cmd)).map_err(fail("cannot remove the command wrapper"))?;
+        remove_if_exists(&env.dirs.snap_bin_dir().join(cmd))
+            .map_err(fail("cannot remove the command wrapper"))?;
     }
-    remove_if_exists(&env.dirs.current_link(name)).map_err(fail("cannot remove the current link"))?;
-    remove_if_exists(&env.dirs.snap_data_current(name)).map_err(fail("cannot remove the current data link"))
+    remove_if_exists(&env.dirs.current_link(name))
+        .map_err(fail("cannot remove the current link"))?;
+    remove_if_exists(&env.dirs.snap_data_current(name))
+        .map_err(fail("cannot remove the current data link"))
 }
 
 /// The names users type: `NAME` for the app named like its snap, `NAME.APP` for others.
@@ -312,7 +444,13 @@ pub fn command_names(snap: &str, info: &RevisionInfo) -> Vec<String> {
     info.apps
         .iter()
         .filter(|a| a.daemon.is_none())
-        .map(|a| if a.name == snap { snap.to_owned() } else { format!("{snap}.{}", a.name) })
+        .map(|a| {
+            if a.name == snap {
+                snap.to_owned()
+            } else {
+                format!("{snap}.{}", a.name)
+            }
+        })
         .collect()
 }
 
@@ -356,9 +494,11 @@ fn relink_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn clear_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision)).map_err(fail("cannot remove the snap's data"))?;
+    remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision))
+        .map_err(fail("cannot remove the snap's data"))?;
     if s.last {
-        remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name)).map_err(fail("cannot remove the snap's data"))?;
+        remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name))
+            .map_err(fail("cannot remove the snap's data"))?;
     }
     Ok(())
 }
@@ -368,16 +508,19 @@ fn discard_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     if s.last {
         // Normally unlink-snap removed it; not when the snap was already inactive (a removal
         // that failed and was rolled back half way).
-        remove_if_exists(&env.dirs.current_link(&s.name)).map_err(fail("cannot remove the current link"))?;
+        remove_if_exists(&env.dirs.current_link(&s.name))
+            .map_err(fail("cannot remove the current link"))?;
     }
     unmount_revision(env, &s.name, s.revision)?;
-    remove_if_exists(&env.dirs.blob(&s.name, s.revision)).map_err(fail("cannot remove the snap's blob"))?;
+    remove_if_exists(&env.dirs.blob(&s.name, s.revision))
+        .map_err(fail("cannot remove the snap's blob"))?;
     ctx.finish(|st: &mut State| {
         let Some(mut e) = get_snap(st, &s.name)? else {
             return Ok(());
         };
         e.sequence.retain(|r| r.revision != s.revision);
         if e.sequence.is_empty() {
+            ifacemgr::handlers::forget_snap(st, &s.name)?;
             st.remove_entry(SNAPS_KEY, &s.name).map(|_| ())
         } else {
             st.set_entry(SNAPS_KEY, &s.name, &e)
@@ -391,8 +534,16 @@ fn discard_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 fn remove_empty_dir(dir: &Path) -> Result {
     match fs::remove_dir(dir) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound || e.kind() == std::io::ErrorKind::DirectoryNotEmpty => Ok(()),
-        Err(e) => Err(HandlerError::error(format!("cannot remove {}: {e}", dir.display()))),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.kind() == std::io::ErrorKind::DirectoryNotEmpty =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(HandlerError::error(format!(
+            "cannot remove {}: {e}",
+            dir.display()
+        ))),
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use snap_core::{Revision, SnapYaml};
+use snap_interfaces::{PlugEnd, SlotEnd};
 use snap_state::{State, StateError};
 
 /// The state key holding every snap's entry.
@@ -102,6 +103,11 @@ pub struct RevisionInfo {
     pub grade: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub apps: Vec<AppInfo>,
+    /// The plugs and slots that take part in connections (see `ifacemgr::repo::endpoints`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plugs: Vec<PlugEnd>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slots: Vec<SlotEnd>,
     pub size: u64,
     pub sha384: String,
     pub install_date: String,
@@ -133,7 +139,14 @@ impl SnapState {
 }
 
 impl RevisionInfo {
-    pub fn from_yaml(snap: &SnapYaml, revision: Revision, size: u64, sha384: String, install_date: String) -> RevisionInfo {
+    pub fn from_yaml(
+        snap: &SnapYaml,
+        revision: Revision,
+        size: u64,
+        sha384: String,
+        install_date: String,
+    ) -> RevisionInfo {
+        let ends = crate::ifacemgr::repo::endpoints(snap);
         RevisionInfo {
             revision,
             version: snap.version.clone().unwrap_or_default(),
@@ -152,6 +165,8 @@ impl RevisionInfo {
                     daemon: a.daemon.map(|d| d.as_str().to_owned()),
                 })
                 .collect(),
+            plugs: ends.plugs,
+            slots: ends.slots,
             size,
             sha384,
             install_date,
@@ -175,6 +190,8 @@ mod tests {
             confinement: "strict".into(),
             grade: "stable".into(),
             apps: vec![],
+            plugs: vec![],
+            slots: vec![],
             size: 0,
             sha384: String::new(),
             install_date: String::new(),
@@ -186,13 +203,20 @@ mod tests {
         assert_eq!(SnapState::next_local_revision(None), Revision::local(1));
         let st = SnapState {
             snap_type: "app".into(),
-            sequence: vec![info(Revision::local(1)), info(Revision::store(7)), info(Revision::local(3))],
+            sequence: vec![
+                info(Revision::local(1)),
+                info(Revision::store(7)),
+                info(Revision::local(3)),
+            ],
             current: Revision::local(3),
             active: true,
             devmode: false,
             classic: false,
         };
-        assert_eq!(SnapState::next_local_revision(Some(&st)), Revision::local(4));
+        assert_eq!(
+            SnapState::next_local_revision(Some(&st)),
+            Revision::local(4)
+        );
     }
 
     #[test]

@@ -41,15 +41,23 @@ pub enum Refusal {
 }
 
 /// Checks an install against what is installed; `Ok` means a change may be created.
-pub fn check_install(snap: &SnapYaml, flags: &InstallFlags, installed: &impl Installed) -> Result<(), Refusal> {
+pub fn check_install(
+    snap: &SnapYaml,
+    flags: &InstallFlags,
+    installed: &impl Installed,
+) -> Result<(), Refusal> {
     if !flags.dangerous && !flags.devmode {
         // No store assertions exist for an uploaded file; as snapd, only --dangerous (or
         // --devmode, which implies it) installs one.
         return Err(Refusal::NeedsDangerous);
     }
     match snap.confinement {
-        Confinement::Devmode if !flags.devmode => return Err(Refusal::NeedsDevmode(snap.name.clone())),
-        Confinement::Classic if !flags.classic => return Err(Refusal::NeedsClassic(snap.name.clone())),
+        Confinement::Devmode if !flags.devmode => {
+            return Err(Refusal::NeedsDevmode(snap.name.clone()));
+        }
+        Confinement::Classic if !flags.classic => {
+            return Err(Refusal::NeedsClassic(snap.name.clone()));
+        }
         _ => {}
     }
     check_type_rules(snap, installed)?;
@@ -70,8 +78,12 @@ fn check_type_rules(snap: &SnapYaml, installed: &impl Installed) -> Result<(), R
             Some(other) => Err(Refusal::TwoCores(snap.name.clone(), other)),
             None => Ok(()),
         },
-        SnapType::Kernel if other_of_type("kernel").is_some() => Err(Refusal::ReplaceDeviceSnap { kind: "kernel" }),
-        SnapType::Gadget if other_of_type("gadget").is_some() => Err(Refusal::ReplaceDeviceSnap { kind: "gadget" }),
+        SnapType::Kernel if other_of_type("kernel").is_some() => {
+            Err(Refusal::ReplaceDeviceSnap { kind: "kernel" })
+        }
+        SnapType::Gadget if other_of_type("gadget").is_some() => {
+            Err(Refusal::ReplaceDeviceSnap { kind: "gadget" })
+        }
         _ => Ok(()),
     }
 }
@@ -111,7 +123,11 @@ pub fn check_base(
 
 /// Checks a removal: a base still used by an installed snap stays, unless that snap goes in
 /// the same change (`going`).
-pub fn check_remove(name: &str, going: &[String], installed: &impl Installed) -> Result<(), Refusal> {
+pub fn check_remove(
+    name: &str,
+    going: &[String],
+    installed: &impl Installed,
+) -> Result<(), Refusal> {
     // Only bases (and the legacy core) carry other snaps; nothing else needs the scan.
     let is_base = installed
         .snap(name)
@@ -125,7 +141,9 @@ pub fn check_remove(name: &str, going: &[String], installed: &impl Installed) ->
         }
         let uses = st
             .current_info()
-            .and_then(|i| SnapType::parse(&st.snap_type).map(|t| required_base(t, i.base.as_deref())))
+            .and_then(|i| {
+                SnapType::parse(&st.snap_type).map(|t| required_base(t, i.base.as_deref()))
+            })
             .flatten()
             .is_some_and(|b| b == name);
         if uses {
@@ -146,8 +164,8 @@ pub struct TaskPlan {
     pub revision: Revision,
 }
 
-/// The tasks of a sideload install, in order. Later parts of the product (connections,
-/// services, hooks) add their tasks after `link-snap`, as snapd's chain does.
+/// The tasks of a sideload install, in order: `auto-connect` follows `link-snap`, as in snapd's
+/// chain (services and hooks will come after it).
 pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan> {
     let t = |kind, summary: String| TaskPlan {
         kind,
@@ -155,19 +173,40 @@ pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan
         revision: rev,
     };
     vec![
-        t("prepare-snap", format!("Prepare snap {snap_path:?} ({rev})")),
-        t("prerequisites", format!("Ensure prerequisites for {name:?} are available")),
+        t(
+            "prepare-snap",
+            format!("Prepare snap {snap_path:?} ({rev})"),
+        ),
+        t(
+            "prerequisites",
+            format!("Ensure prerequisites for {name:?} are available"),
+        ),
         t("mount-snap", format!("Mount snap {name:?} ({rev})")),
         t("copy-snap-data", format!("Copy snap {name:?} data")),
-        t("setup-profiles", format!("Setup snap {name:?} ({rev}) security profiles")),
-        t("link-snap", format!("Make snap {name:?} ({rev}) available to the system")),
+        t(
+            "setup-profiles",
+            format!("Setup snap {name:?} ({rev}) security profiles"),
+        ),
+        t(
+            "link-snap",
+            format!("Make snap {name:?} ({rev}) available to the system"),
+        ),
+        t(
+            "auto-connect",
+            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
+        ),
     ]
 }
 
-/// The tasks of removing every revision of a snap: unlink the current one, then clear and
-/// discard each revision, older ones first and the current one last.
+/// The tasks of removing every revision of a snap: disconnect its interfaces, unlink the
+/// current one, then clear and discard each revision, older ones first and the current one
+/// last.
 pub fn remove_tasks(name: &str, st: &SnapState) -> Vec<TaskPlan> {
-    let mut out = Vec::new();
+    let mut out = vec![TaskPlan {
+        kind: "auto-disconnect",
+        summary: format!("Disconnect interfaces of snap {name:?}"),
+        revision: st.current,
+    }];
     if st.active {
         out.push(TaskPlan {
             kind: "unlink-snap",
@@ -180,7 +219,12 @@ pub fn remove_tasks(name: &str, st: &SnapState) -> Vec<TaskPlan> {
         summary: format!("Remove security profiles of snap {name:?}"),
         revision: st.current,
     });
-    let mut revs: Vec<Revision> = st.sequence.iter().map(|r| r.revision).filter(|r| *r != st.current).collect();
+    let mut revs: Vec<Revision> = st
+        .sequence
+        .iter()
+        .map(|r| r.revision)
+        .filter(|r| *r != st.current)
+        .collect();
     revs.push(st.current);
     for rev in revs {
         out.push(TaskPlan {
