@@ -80,6 +80,11 @@ fn only_the_privileged_edges_use_unsafe() {
                 continue;
             }
             let src = target["src_path"].as_str().unwrap();
+            // The probes make raw syscalls on purpose: they are what the sandbox is tested with.
+            let target_name = target["name"].as_str().unwrap();
+            if name == "snap-tests" && target_name.ends_with("-probe") {
+                continue;
+            }
             let text = std::fs::read_to_string(src).unwrap();
             assert!(text.contains("#![forbid(unsafe_code)]"), "{src} ({name}) must say #![forbid(unsafe_code)]");
         }
