@@ -40,6 +40,9 @@ pub use catalogue::{
     slot_snap_types,
 };
 pub use checks::{check_connection, check_plug, check_slot};
+/// seccompiler's linear layout of the same program, to compare the search tree with.
+#[doc(hidden)]
+pub use compile::compile_program_linear;
 pub use compile::{
     MAX_INSTRUCTIONS, compile_program, compile_seccomp, compile_seccomp_for, program_from_bytes,
     program_to_bytes,

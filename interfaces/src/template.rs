@@ -62,6 +62,15 @@ const DEVICES: &[&str] = &[
     "/dev/pts",
 ];
 
+/// The journal's sockets (native protocol, stdout streams, and syslog's, where `/dev/log`
+/// points), which snapd's template lets every snap write to. The launcher binds into the
+/// sandbox's `/run` only what rules name there.
+const JOURNAL_SOCKETS: &[&str] = &[
+    "/run/systemd/journal/socket",
+    "/run/systemd/journal/stdout",
+    "/run/systemd/journal/dev-log",
+];
+
 fn rule(path: impl Into<String>, access: Access) -> PathRule {
     PathRule {
         path: path.into(),
@@ -88,7 +97,12 @@ pub(crate) fn landlock_policy(t: &Target, mode: SandboxMode, grants: &Grants) ->
     paths.push(rule("/proc", Access::Read));
     paths.push(rule("/sys", Access::Read));
     paths.extend(DEVICES.iter().map(|d| rule(*d, Access::Device)));
+    // The launcher binds the snap's own directory of the machine's shared memory
+    // (`/dev/shm/snap.NAME`, per user for other callers than root) onto `/dev/shm`: all of it
+    // is the app's (snapd allows only `/dev/shm/snap.NAME.*` of a `/dev/shm` shared with the
+    // machine, which landlock, without globs, cannot express).
     paths.push(rule("/dev/shm", Access::ReadWrite));
+    paths.extend(JOURNAL_SOCKETS.iter().map(|s| rule(*s, Access::ReadWrite)));
     // Every revision's data may be read (as snapd allows); the current one and common are
     // the app's own, executables included (snapd allows `ix` there, and in /tmp).
     paths.push(rule(format!("/var/snap/{}", t.name), Access::Read));

@@ -593,6 +593,17 @@ fn everything_connected_stays_under_the_bpf_limit() {
 }
 
 #[test]
+fn everything_connected_answers_as_the_linear_layout() {
+    let all = everything();
+    for arch in [Arch::X86_64, Arch::Aarch64, Arch::Riscv64] {
+        for mode in [SandboxMode::Strict, SandboxMode::Devmode] {
+            let policy = crate::seccomp::policy(mode, arch, &all);
+            crate::compile::equivalence::assert_equivalent("everything", &policy, arch);
+        }
+    }
+}
+
+#[test]
 fn composed_profiles() {
     let snap = consumer();
     let conns: Vec<Connection> = catalogue()

@@ -50,6 +50,35 @@ pub fn run(args: RunArgs) -> anyhow::Error {
     anyhow!("cannot run {}: cannot execute {}: {err}", args.target, launcher.display())
 }
 
+/// The common forms of `snap run` (`[--debug] [--hook=H] TARGET [--] ARGS...`, and every
+/// `/snap/bin` wrapper) parsed without building the whole command line parser: launching an
+/// app is the hot path, and clap's setup of every subcommand costs more than the parse itself.
+/// Anything else (`--help`, an unknown option) returns `None` and goes through clap.
+pub fn fast_parse(args: &[OsString]) -> Option<RunArgs> {
+    let mut it = args.iter();
+    let mut debug = false;
+    let mut hook = None;
+    let target = loop {
+        let arg = it.next()?.to_str()?;
+        match arg {
+            "--debug" => debug = true,
+            _ if arg.starts_with("--hook=") => hook = Some(arg["--hook=".len()..].to_owned()),
+            _ if arg.starts_with('-') => return None,
+            _ => break arg.to_owned(),
+        }
+    };
+    let mut rest: Vec<OsString> = it.cloned().collect();
+    if rest.first().is_some_and(|a| a == "--") {
+        rest.remove(0);
+    }
+    Some(RunArgs {
+        debug,
+        hook,
+        target,
+        args: rest,
+    })
+}
+
 /// When invoked through a `/snap/bin` wrapper (a symlink named `SNAP` or `SNAP.APP` pointing
 /// at this binary), the name says which app to run.
 pub fn wrapper_target(argv0: &std::ffi::OsStr) -> Option<String> {
@@ -73,5 +102,24 @@ mod tests {
         assert_eq!(app_target("hello.world"), "hello.world");
         assert_eq!(wrapper_target("/snap/bin/hello.world".as_ref()).as_deref(), Some("hello.world"));
         assert_eq!(wrapper_target("/usr/bin/snap".as_ref()), None);
+    }
+
+    fn os(v: &[&str]) -> Vec<OsString> {
+        v.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn fast_path_takes_the_common_forms_and_leaves_the_rest_to_clap() {
+        let a = fast_parse(&os(&["--debug", "hello.world", "--", "-x", "y"])).unwrap();
+        assert!(a.debug);
+        assert_eq!(a.target, "hello.world");
+        assert_eq!(a.args, os(&["-x", "y"]));
+        let a = fast_parse(&os(&["--hook=install", "hello"])).unwrap();
+        assert_eq!(a.hook.as_deref(), Some("install"));
+        // The app's own options are its own.
+        assert_eq!(fast_parse(&os(&["hello", "--help"])).unwrap().args, os(&["--help"]));
+        assert!(fast_parse(&os(&["--help"])).is_none());
+        assert!(fast_parse(&os(&["--unknown", "hello"])).is_none());
+        assert!(fast_parse(&os(&[])).is_none());
     }
 }

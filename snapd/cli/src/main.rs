@@ -78,8 +78,15 @@ fn main() -> ExitCode {
             ["snap".into(), "run".into(), target.into(), "--".into()],
         );
     }
-    let cli = Cli::parse_from(argv);
     // Running an app needs no daemon and no async runtime: go straight to the launcher.
+    if argv.get(1).is_some_and(|a| a == "run")
+        && let Some(args) = cmd_run::fast_parse(&argv[2..])
+    {
+        let e = cmd_run::run(args);
+        eprintln!("error: {}", message_of(&e));
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse_from(argv);
     if let Command::Run(args) = cli.command {
         let e = cmd_run::run(args);
         eprintln!("error: {}", message_of(&e));

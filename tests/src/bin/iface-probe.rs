@@ -174,10 +174,7 @@ fn write_path(path: &str) -> Outcome {
 }
 
 fn open_dev(path: &str) -> Outcome {
-    match open(
-        path,
-        libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY,
-    ) {
+    match open(path, libc::O_RDWR | libc::O_NONBLOCK | libc::O_NOCTTY) {
         Result::Ok(_) => Ok(String::new()),
         Err(o) => o,
     }
@@ -430,8 +427,10 @@ fn syscall_action(spec: &str) -> Outcome {
                 if prio == -1 && errno() != 0 {
                     return Error(format!("getpriority: {}", errno_name(errno())));
                 }
-                sys(unsafe { libc::setpriority(libc::PRIO_PROCESS, pid as libc::id_t, prio) }
-                    .into())
+                sys(
+                    unsafe { libc::setpriority(libc::PRIO_PROCESS, pid as libc::id_t, prio) }
+                        .into(),
+                )
             }
             Err(o) => o,
         },

@@ -99,6 +99,14 @@ pub fn write_profiles_for(
                 "cannot compile the seccomp filter of {name}.{label}: {e}"
             ))
         })?;
+        // The launcher skips a mount whose target is missing; targets in the snap's writable
+        // data are ours to make (those under $SNAP come with the snap).
+        for target in profile.data_mount_targets() {
+            let host = env.dirs.root().join(target.trim_start_matches('/'));
+            fs::create_dir_all(&host).map_err(|e| {
+                HandlerError::error(format!("cannot create {}: {e}", host.display()))
+            })?;
+        }
         let json = serde_json::to_vec_pretty(&profile).expect("a profile always serializes");
         // The program first: the launcher refuses to run while the profile is missing, so an
         // app never starts with a new profile and an old program.
