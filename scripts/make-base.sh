@@ -40,8 +40,17 @@ copy_lib() {
     mkdir -p "$dir$(dirname "$lib")"
     cp -L "$lib" "$dir$lib"
 }
-libc_of() { ldd "$1" 2>/dev/null | awk '/=> \//{print $3} /^\s*\/lib/{print $1}'; }
-for lib in $(libc_of /usr/bin/true) "$@"; do :; done
+# The absolute paths in `ldd` output: `libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)` gives
+# the third field, the loader's `/lib64/ld-linux-x86-64.so.2 (0x...)` the first (both when the
+# loader is printed with `=>` too); `linux-vdso.so.1 (0x...)` and `=> not found` give nothing.
+# Plain POSIX awk: mawk (Debian's default awk) has no `\s`.
+libc_of() {
+    ldd "$1" 2>/dev/null | awk -v bin="$1" '
+        $2 == "=>" && $3 ~ /^\// { print $3 }
+        $2 == "=>" && $3 == "not" { print "make-base: " $1 " (needed by " bin ") not found" > "/dev/stderr" }
+        $1 ~ /^\// { print $1 }
+    ' | sort -u
+}
 for lib in $(libc_of /usr/bin/true); do copy_lib "$lib"; done
 for bin in "$@"; do
     for lib in $(libc_of "$bin"); do copy_lib "$lib"; done

@@ -19,6 +19,7 @@
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use snap_interfaces::environment::expand;
 /// The profile's placeholder substitution (`$HOME`, `$UID`), as its producer defines it.
@@ -108,6 +109,37 @@ pub fn build_env(
         env.set(name.as_str(), substitute_user(value, home, uid));
     }
     Ok(env)
+}
+
+/// The directories of the snap layout a classic app's profile names (`$SNAP`, `$SNAP_DATA`,
+/// `$SNAP_COMMON` and what lies below them), which live under the root.
+const LAYOUT_DIRS: &[&str] = &["/snap", "/var/snap"];
+
+fn in_layout(path: &str) -> bool {
+    LAYOUT_DIRS.iter().any(|d| {
+        path.strip_prefix(d)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
+}
+
+/// A classic app runs in its caller's namespace, where the snaps of a root other than `/` are
+/// under that root: a path of the profile in `/snap` or `/var/snap` (a command word) is moved
+/// under `root`. Unchanged for the root `/` and for anything else.
+pub fn classic_path(word: &str, root: &Path) -> String {
+    match root.to_str() {
+        Some(r) if r != "/" && in_layout(word) => format!("{}{word}", r.trim_end_matches('/')),
+        _ => word.to_owned(),
+    }
+}
+
+/// [`classic_path`] for an environment value: each `:`-separated element (`PATH` lists
+/// `$SNAP/usr/bin`, `/snap/bin`, ...).
+pub fn classic_value(value: &str, root: &Path) -> String {
+    value
+        .split(':')
+        .map(|v| classic_path(v, root))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The argument vector: the profile's command words expanded from `env` (words that expand to
@@ -217,6 +249,45 @@ mod tests {
         assert!(build_env(vec![], &[("A=B".into(), "x".into())], "/", 0).is_err());
         assert!(build_env(vec![], &[("".into(), "x".into())], "/", 0).is_err());
         assert!(build_env(vec![], &[("A".into(), "x\0".into())], "/", 0).is_err());
+    }
+
+    #[test]
+    fn classic_paths_move_under_the_root() {
+        let r = Path::new("/tmp/r");
+        assert_eq!(
+            classic_path("/snap/a/x1/bin/app", r),
+            "/tmp/r/snap/a/x1/bin/app"
+        );
+        assert_eq!(
+            classic_path("/var/snap/a/common", r),
+            "/tmp/r/var/snap/a/common"
+        );
+        assert_eq!(classic_path("/snap", r), "/tmp/r/snap");
+        for same in [
+            "/snapx/a",
+            "/usr/bin/x",
+            "$SNAP/bin/x",
+            "snap/a",
+            "--x=/snap/a",
+            "",
+        ] {
+            assert_eq!(classic_path(same, r), same);
+        }
+        assert_eq!(
+            classic_value("/snap/a/1/usr/bin:/usr/bin:/snap/bin", r),
+            "/tmp/r/snap/a/1/usr/bin:/usr/bin:/tmp/r/snap/bin"
+        );
+        assert_eq!(classic_value("unix:/run/x", r), "unix:/run/x");
+        // The root `/`: nothing changes.
+        let slash = Path::new("/");
+        assert_eq!(
+            classic_path("/snap/a/x1/bin/app", slash),
+            "/snap/a/x1/bin/app"
+        );
+        assert_eq!(
+            classic_value("/snap/a/1/bin:/snap/bin", slash),
+            "/snap/a/1/bin:/snap/bin"
+        );
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! What is prepared on the host, as the caller, before entering the sandbox: the sources of the
-//! root's bind mounts, the user's directories, the snap's private tmp and its runtime directory.
+//! root's bind mounts, the user's directories, the snap's private tmp and `/dev/shm`, and its
+//! runtime directory.
 
 use std::fs::DirBuilder;
 use std::os::fd::OwnedFd;
@@ -86,9 +87,9 @@ pub fn create_user_dirs(
     Ok(())
 }
 
-/// The snap's private tmp, open, ready to be bound onto `/tmp`.
+/// A private directory of the snap (its tmp, its shared memory), open, ready to be bound.
 #[derive(Debug)]
-pub struct PrivateTmp {
+pub struct PrivateDir {
     pub path: PathBuf,
     pub fd: OwnedFd,
 }
@@ -119,7 +120,7 @@ pub fn private_tmp_path(dirs: &Dirs, snap: &str, uid: u32) -> PathBuf {
 /// opened without following symlinks and must belong to the caller; the two upper ones are
 /// `0700`, `tmp` is `1777`. Anything else there is refused: a world-writable `/tmp` must not
 /// let another user choose what the app's `/tmp` is.
-pub fn prepare_private_tmp(dirs: &Dirs, snap: &str, uid: u32) -> Result<PrivateTmp, Error> {
+pub fn prepare_private_tmp(dirs: &Dirs, snap: &str, uid: u32) -> Result<PrivateDir, Error> {
     let path = private_tmp_path(dirs, snap, uid);
     let snap_dir = path.parent().unwrap_or(Path::new("/"));
     let top = snap_dir.parent().unwrap_or(Path::new("/"));
@@ -143,7 +144,42 @@ pub fn prepare_private_tmp(dirs: &Dirs, snap: &str, uid: u32) -> Result<PrivateT
     let top_fd = ensure_dir(&root_fd, top, 0o700, uid)?;
     let snap_fd = ensure_dir(&top_fd, snap_dir, 0o700, uid)?;
     let fd = ensure_dir(&snap_fd, &path, 0o1777, uid)?;
-    Ok(PrivateTmp { path, fd })
+    Ok(PrivateDir { path, fd })
+}
+
+/// The machine's shared memory directory, which holds the snaps' private ones.
+pub const SHM_DIR: &str = "/dev/shm";
+
+/// Where the private `/dev/shm` of `snap` lives for `uid` in the machine's shared memory
+/// directory `shm`: `snap.NAME` for root, `snap.NAME.UID` for anyone else (each user has
+/// their own, kept between runs and shared by that user's apps of the snap, as the private
+/// tmp is). Snap names have no dot, so the two never meet.
+pub fn private_shm_path(shm: &Path, snap: &str, uid: u32) -> PathBuf {
+    if uid == 0 {
+        shm.join(format!("snap.{snap}"))
+    } else {
+        shm.join(format!("snap.{snap}.{uid}"))
+    }
+}
+
+/// Creates (or checks) the private shared memory directory of `snap` for `uid` in `shm`
+/// ([`private_shm_path`]): a directory of the caller's, `0700`, created or opened without
+/// following symlinks; anything else there (another user's directory, a symlink: `shm` is
+/// world-writable) is refused. `None` if `shm` is not a directory (a symlink, or missing):
+/// the sandbox then has no `/dev/shm` of its own.
+pub fn prepare_private_shm(shm: &Path, snap: &str, uid: u32) -> Result<Option<PrivateDir>, Error> {
+    let shm_fd = match rustix::fs::open(
+        shm,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT | Errno::NOTDIR | Errno::LOOP) => return Ok(None),
+        Err(e) => return Err(Error::path("open", shm, e.into())),
+    };
+    let path = private_shm_path(shm, snap, uid);
+    let fd = ensure_dir(&shm_fd, &path, 0o700, uid)?;
+    Ok(Some(PrivateDir { path, fd }))
 }
 
 /// Makes `path` (whose last component is created in `parent`) a directory of `owner` with
@@ -181,8 +217,13 @@ fn ensure_dir(parent: &OwnedFd, path: &Path, mode: u32, owner: u32) -> Result<Ow
     Ok(fd)
 }
 
-/// Creates `/run/user/UID/snap.NAME` (0700) on the machine when `/run/user/UID` exists; the
-/// whole of `/run` is bound into the sandbox, so that is where the app finds it.
+/// The app's `XDG_RUNTIME_DIR`: `/run/user/UID/snap.NAME`.
+pub fn runtime_dir(snap: &str, uid: u32) -> String {
+    format!("/run/user/{uid}/snap.{snap}")
+}
+
+/// Creates [`runtime_dir`] (0700) on the machine when `/run/user/UID` exists; the sandbox's
+/// `/run` gets it bound from there (see [`crate::plan::Step::Run`]).
 pub fn prepare_runtime_dir(snap: &str, uid: u32, note: &mut dyn FnMut(String)) {
     let user_run = PathBuf::from(format!("/run/user/{uid}"));
     if !user_run.is_dir() {
@@ -192,7 +233,7 @@ pub fn prepare_runtime_dir(snap: &str, uid: u32, note: &mut dyn FnMut(String)) {
         ));
         return;
     }
-    let dir = user_run.join(format!("snap.{snap}"));
+    let dir = PathBuf::from(runtime_dir(snap, uid));
     match DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => note(format!("created {}", dir.display())),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -233,6 +274,54 @@ mod tests {
             private_tmp_path(&d, "hello", 1000),
             Path::new("/r/tmp/snap-private-tmp-1000/snap.hello/tmp")
         );
+    }
+
+    #[test]
+    fn private_shm_paths() {
+        let shm = Path::new("/dev/shm");
+        assert_eq!(
+            private_shm_path(shm, "hello", 0),
+            Path::new("/dev/shm/snap.hello")
+        );
+        assert_eq!(
+            private_shm_path(shm, "hello_foo", 1000),
+            Path::new("/dev/shm/snap.hello_foo.1000")
+        );
+        assert_eq!(runtime_dir("hello", 1000), "/run/user/1000/snap.hello");
+    }
+
+    #[test]
+    fn private_shm_is_created_and_checked() {
+        let shm = tempfile::tempdir().unwrap();
+        let uid = rustix::process::getuid().as_raw();
+        let d = prepare_private_shm(shm.path(), "hello", uid)
+            .unwrap()
+            .unwrap();
+        let mode = std::fs::metadata(&d.path).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode, 0o700);
+        assert_eq!(d.path, private_shm_path(shm.path(), "hello", uid));
+        drop(d);
+        prepare_private_shm(shm.path(), "hello", uid)
+            .unwrap()
+            .unwrap();
+        // A symlink planted in its place is refused.
+        std::fs::create_dir(shm.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(
+            shm.path().join("elsewhere"),
+            private_shm_path(shm.path(), "other", uid),
+        )
+        .unwrap();
+        let e = prepare_private_shm(shm.path(), "other", uid).unwrap_err();
+        assert!(matches!(e, Error::Unsafe { .. }), "{e}");
+        // No shared memory directory: no private one.
+        assert!(
+            prepare_private_shm(&shm.path().join("missing"), "hello", uid)
+                .unwrap()
+                .is_none()
+        );
+        let link = shm.path().join("link");
+        std::os::unix::fs::symlink(shm.path().join("elsewhere"), &link).unwrap();
+        assert!(prepare_private_shm(&link, "hello", uid).unwrap().is_none());
     }
 
     #[test]

@@ -3,9 +3,11 @@
 //! 1. parse the command line; the root is `SNAPPY_GLOBAL_ROOT` or `/`;
 //! 2. load the profile and the seccomp program (fail closed);
 //! 3. the caller's identity (real ids, home from the password database) and working directory;
-//! 4. classic apps: create the user directories, set the environment, exec — nothing else;
+//! 4. classic apps: create the user directories, set the environment, exec — nothing else (with
+//!    a root other than `/`, the profile's `/snap` and `/var/snap` paths are moved under it:
+//!    [`crate::env::classic_path`]);
 //! 5. on the host, as the caller: bind sources under the root, user directories, the private
-//!    tmp, `/run/user/UID/snap.NAME`;
+//!    tmp and `/dev/shm`, `/run/user/UID/snap.NAME`;
 //! 6. new namespaces, `/` made a recursive slave; the mount plan; `pivot_root`; the working
 //!    directory: the caller's if the same path exists in the sandbox, else `/` (the read-only
 //!    base's root, standing in for snapd's empty "void" directory: an app that did not start
@@ -14,7 +16,7 @@
 //!    the program resolved and `execve` prepared; seccomp; `execve`.
 
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use snap_core::dirs::Dirs;
 use snap_interfaces::profile::SandboxMode;
@@ -24,7 +26,7 @@ use crate::env::{Env, build_argv, build_env};
 use crate::error::Error;
 use crate::exec::{Prepared, resolve_program};
 use crate::identity::Identity;
-use crate::{host, mounts, plan, profile, sandbox};
+use crate::{env, host, mounts, plan, profile, sandbox};
 
 /// `--debug` notes on stderr.
 #[derive(Clone, Copy, Debug)]
@@ -104,25 +106,51 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
     if p.confinement == SandboxMode::Classic {
         host::create_user_dirs(&p.user_dirs, &home_host, id.uid, &mut note)?;
         let home = home_host.to_string_lossy().into_owned();
+        let root = dirs.root();
+        let environment: Vec<(String, String)> = p
+            .environment
+            .iter()
+            .map(|(k, v)| (k.clone(), env::classic_value(v, root)))
+            .collect();
+        let command: Vec<String> = p
+            .command
+            .iter()
+            .map(|w| env::classic_path(w, root))
+            .collect();
         let env =
-            build_env(std::env::vars_os(), &p.environment, &home, id.uid).map_err(Error::Env)?;
+            build_env(std::env::vars_os(), &environment, &home, id.uid).map_err(Error::Env)?;
         log.note("classic: no namespace, no landlock, no seccomp, capabilities unchanged");
-        return prepare(inv, &env, p.command.as_slice(), log);
+        if root != Path::new("/") {
+            log.note(format!(
+                "classic: the profile's /snap and /var/snap paths taken under {}",
+                root.display()
+            ));
+        }
+        return prepare(inv, &env, &command, log);
     }
 
     // On the host, as the caller.
     let private_tmp = host::private_tmp_path(&dirs, &inv.snap, id.uid);
+    let shm_dir = Path::new(host::SHM_DIR);
+    let private_shm = host::private_shm_path(shm_dir, &inv.snap, id.uid);
+    let runtime_dir = host::runtime_dir(&inv.snap, id.uid);
     let mount_plan = plan::plan(
         &dirs,
-        &p.base,
-        &private_tmp,
-        &p.mounts,
-        id.home_str(),
-        id.uid,
+        &plan::Input {
+            base: &p.base,
+            private_tmp: &private_tmp,
+            private_shm: &private_shm,
+            rules: &p.landlock.paths,
+            mounts: &p.mounts,
+            runtime_dir: &runtime_dir,
+            home: id.home_str(),
+            uid: id.uid,
+        },
     );
     host::create_bind_sources(&mount_plan, &mut note)?;
     host::create_user_dirs(&p.user_dirs, &home_host, id.uid, &mut note)?;
     drop(host::prepare_private_tmp(&dirs, &inv.snap, id.uid)?);
+    drop(host::prepare_private_shm(shm_dir, &inv.snap, id.uid)?);
     host::prepare_runtime_dir(&inv.snap, id.uid, &mut note);
 
     // The sandbox.
@@ -136,10 +164,11 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
     });
     // Opened again from inside the new namespace: a mount of the old one cannot be bound.
     let private_tmp = host::prepare_private_tmp(&dirs, &inv.snap, id.uid)?;
+    let private_shm = host::prepare_private_shm(shm_dir, &inv.snap, id.uid)?;
     let mut builder = mounts::Builder::new(&mount_plan, &mut note)?;
-    builder.run(&mount_plan, &private_tmp)?;
+    builder.run(&mount_plan, &private_tmp, private_shm.as_ref())?;
     builder.pivot()?;
-    drop(private_tmp);
+    drop((private_tmp, private_shm));
 
     let home = id.home_str();
     let env = build_env(std::env::vars_os(), &p.environment, home, id.uid).map_err(Error::Env)?;

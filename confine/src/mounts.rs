@@ -1,8 +1,13 @@
 //! The namespaces, the mounts of a [`MountPlan`] and the `pivot_root` into the result.
 //!
 //! Every path inside the sandbox is opened with `openat2(RESOLVE_IN_ROOT)` from the sandbox's
-//! root and mounted through its `/proc/self/fd/N`: a symlink in the base snap resolves inside
-//! the sandbox, never to the host, and nothing can be swapped between the check and the mount.
+//! root and mounted through its `/proc/self/fd/N` (or the descriptor itself, for the new mount
+//! API): a symlink in the base snap resolves inside the sandbox, never to the host, and nothing
+//! can be swapped between the check and the mount.
+//!
+//! Mounts are made read-only with `mount_setattr(MOUNT_ATTR_RDONLY)`, recursively where a tree
+//! is concerned: it changes nothing else, so the flags the machine's mounts carry (nosuid,
+//! nodev, noexec, atime; locked in a user namespace) are kept as they are.
 
 use std::ffi::CStr;
 use std::fs::DirBuilder;
@@ -10,15 +15,17 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
-use rustix::fs::{FileType, Mode, OFlags, ResolveFlags, StatVfsMountFlags};
+use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
-use rustix::mount::{MountFlags, MountPropagationFlags, UnmountFlags};
+use rustix::mount::{
+    MountFlags, MountPropagationFlags, MoveMountFlags, OpenTreeFlags, UnmountFlags,
+};
 use rustix::thread::UnshareFlags;
 
 use crate::error::Error;
-use crate::host::PrivateTmp;
+use crate::host::PrivateDir;
 use crate::identity::Identity;
-use crate::plan::{Bind, MountPlan, Step, nested_scratch, relative_in_sandbox};
+use crate::plan::{Bind, MountPlan, RunEntry, Step, nested_scratch, relative_in_sandbox};
 
 /// Which namespaces the launch created.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,29 +73,75 @@ fn file_type(fd: impl AsFd) -> Result<FileType, Errno> {
     rustix::fs::fstat(fd).map(|st| FileType::from_raw_mode(st.st_mode))
 }
 
-/// The flags a read-only remount of the mount at `fd` must carry: its current nosuid, nodev,
-/// noexec and atime flags (in a user namespace they are locked and may not be cleared).
-fn remount_flags(fd: impl AsFd) -> Result<MountFlags, Errno> {
-    let f = rustix::fs::fstatvfs(fd)?.f_flag;
-    let mut flags = MountFlags::BIND | MountFlags::RDONLY;
-    for (st, ms) in [
-        (StatVfsMountFlags::NOSUID, MountFlags::NOSUID),
-        (StatVfsMountFlags::NODEV, MountFlags::NODEV),
-        (StatVfsMountFlags::NOEXEC, MountFlags::NOEXEC),
-        (StatVfsMountFlags::NODIRATIME, MountFlags::NODIRATIME),
-    ] {
-        if f.contains(st) {
-            flags |= ms;
-        }
-    }
-    flags |= if f.contains(StatVfsMountFlags::NOATIME) {
-        MountFlags::NOATIME
-    } else if f.contains(StatVfsMountFlags::RELATIME) {
-        MountFlags::RELATIME
-    } else {
-        MountFlags::STRICTATIME
+/// `struct mount_attr` of `mount_setattr(2)` (version 0).
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+/// `MOUNT_ATTR_RDONLY`.
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// Makes the mount whose root `fd` is read-only, and every mount below it if `recursive`,
+/// changing no other flag.
+pub fn set_read_only(fd: impl AsFd, recursive: bool) -> Result<(), Errno> {
+    let attr = MountAttr {
+        attr_set: MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
     };
-    Ok(flags)
+    let mut flags = libc::AT_EMPTY_PATH as libc::c_uint;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as libc::c_uint;
+    }
+    // SAFETY: the path is an empty NUL-terminated string, `attr` is a valid `mount_attr` of
+    // the size passed, both alive for the call; the kernel only reads them.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd.as_fd().as_raw_fd(),
+            c"".as_ptr(),
+            flags,
+            &raw const attr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if rc < 0 {
+        let e = std::io::Error::last_os_error();
+        Err(Errno::from_raw_os_error(
+            e.raw_os_error().unwrap_or(libc::EINVAL),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A detached recursive copy of the mount tree at `fd` (`open_tree(OPEN_TREE_CLONE)`), with
+/// the flags its mounts have now.
+fn clone_tree(fd: impl AsFd) -> Result<OwnedFd, Errno> {
+    rustix::mount::open_tree(
+        fd,
+        "",
+        OpenTreeFlags::OPEN_TREE_CLONE
+            | OpenTreeFlags::OPEN_TREE_CLOEXEC
+            | OpenTreeFlags::AT_RECURSIVE
+            | OpenTreeFlags::AT_EMPTY_PATH,
+    )
+}
+
+/// Attaches the detached tree `tree` onto `target`.
+fn attach_tree(tree: impl AsFd, target: impl AsFd) -> Result<(), Errno> {
+    rustix::mount::move_mount(
+        tree,
+        "",
+        target,
+        "",
+        MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH | MoveMountFlags::MOVE_MOUNT_T_EMPTY_PATH,
+    )
 }
 
 /// Builds the sandbox: binds the base ([`Builder::new`]), carries out the plan's steps
@@ -97,6 +150,11 @@ pub struct Builder<'a> {
     root: OwnedFd,
     scratch: &'a Path,
     note: &'a mut dyn FnMut(String),
+    /// Targets of the trees actually bound (a missing source or target is skipped).
+    bound: Vec<String>,
+    /// Copies of the sources of read-write profile mounts taken before the trees were made
+    /// read-only, used (once each) by [`Step::Extra`].
+    rw_sources: Vec<(String, OwnedFd)>,
 }
 
 impl<'a> Builder<'a> {
@@ -139,9 +197,7 @@ impl<'a> Builder<'a> {
             .map_err(|e| Error::path("bind the base snap onto", scratch, e.into()))?;
         // Opened again, the path now leads to the new mount.
         let root = open_scratch()?;
-        let flags = remount_flags(&root).map_err(|e| Error::path("stat", scratch, e.into()))?;
-        rustix::mount::mount_remount(fd_path(&root), flags, "")
-            .map_err(|e| Error::path("make read-only", scratch, e.into()))?;
+        set_read_only(&root, true).map_err(|e| Error::path("make read-only", scratch, e.into()))?;
         note(format!(
             "mount: base {} (read-only) on {}",
             base.display(),
@@ -151,6 +207,8 @@ impl<'a> Builder<'a> {
             root,
             scratch,
             note,
+            bound: Vec::new(),
+            rw_sources: Vec::new(),
         })
     }
 
@@ -177,13 +235,36 @@ impl<'a> Builder<'a> {
         self.open_in(path, OFlags::PATH)
     }
 
-    fn remount_ro(&self, target: &str) -> Result<(), Error> {
-        let fd = self
-            .open_path(target)?
-            .ok_or_else(|| Error::MissingTarget(target.into()))?;
-        let flags = remount_flags(&fd).map_err(|e| Error::path("stat", target, e.into()))?;
-        rustix::mount::mount_remount(fd_path(&fd), flags, "")
-            .map_err(|e| Error::path("make read-only", target, e.into()))
+    /// Opens `path`, which must exist now (a mount was just made there).
+    fn open_existing(&self, path: &str) -> Result<OwnedFd, Error> {
+        self.open_path(path)?
+            .ok_or_else(|| Error::MissingTarget(path.into()))
+    }
+
+    /// Makes the mount just made at `target` read-only, with everything below it.
+    fn make_read_only(&self, target: &str) -> Result<(), Error> {
+        let fd = self.open_existing(target)?;
+        set_read_only(&fd, true).map_err(|e| Error::path("make read-only", target, e.into()))
+    }
+
+    /// Detaches the copy of the sandbox being built that a recursive bind of `source` onto
+    /// `target` brought along, if any (see [`nested_scratch`]).
+    fn detach_nested(&self, source: &Path, target: &str) -> Result<(), Error> {
+        if let Some(nested) = nested_scratch(source, target, self.scratch)
+            && let Some(fd) = self.open_path(&nested)?
+        {
+            match rustix::mount::unmount(fd_path(&fd), UnmountFlags::DETACH) {
+                Ok(()) | Err(Errno::INVAL) => {}
+                Err(e) => {
+                    return Err(Error::path(
+                        "detach the sandbox's copy at",
+                        &nested,
+                        e.into(),
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 
     fn skip(&mut self, required: bool, target: &str, why: &str) -> Result<(), Error> {
@@ -194,17 +275,34 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    /// Carries out the plan's steps after the base.
-    pub fn run(&mut self, plan: &MountPlan, private_tmp: &PrivateTmp) -> Result<(), Error> {
+    /// Carries out the plan's steps after the base. `private_shm` is `None` when the machine
+    /// has no `/dev/shm` directory.
+    pub fn run(
+        &mut self,
+        plan: &MountPlan,
+        private_tmp: &PrivateDir,
+        private_shm: Option<&PrivateDir>,
+    ) -> Result<(), Error> {
         for step in &plan.steps {
             match step {
                 Step::Bind(b) => self.bind(b)?,
-                Step::Devpts => self.devpts()?,
                 Step::Mask {
                     files,
                     dirs,
                     ssh_dir,
                 } => self.masks(files, dirs, ssh_dir)?,
+                Step::ReadOnly {
+                    trees,
+                    writable,
+                    sources,
+                } => self.read_only(trees, writable, sources)?,
+                Step::Devpts => self.devpts()?,
+                Step::PrivateShm { source } => match private_shm {
+                    Some(shm) => self.private_shm(source, shm)?,
+                    None => {
+                        self.skip(false, "/dev/shm", "the machine has no /dev/shm directory")?
+                    }
+                },
                 Step::PrivateTmp { source } => {
                     let target = self
                         .open_path("/tmp")?
@@ -214,6 +312,7 @@ impl<'a> Builder<'a> {
                     )?;
                     (self.note)(format!("mount: {} on /tmp", source.display()));
                 }
+                Step::Run { entries } => self.run_dir(entries)?,
                 Step::Extra {
                     source,
                     target,
@@ -252,43 +351,238 @@ impl<'a> Builder<'a> {
                 "not the same kind of file as the source",
             );
         }
-        let mut flags = MountFlags::BIND;
-        if b.recursive {
-            flags |= MountFlags::from_bits_retain(MountPropagationFlags::REC.bits());
-        }
-        rustix::mount::mount(fd_path(&src), fd_path(&target), "", flags, None).map_err(|e| {
+        rustix::mount::mount_bind_recursive(fd_path(&src), fd_path(&target)).map_err(|e| {
             Error::path(
                 "bind mount",
                 format!("{} on {}", b.source.display(), b.target),
                 e.into(),
             )
         })?;
-        if b.recursive
-            && let Some(nested) = nested_scratch(&b.source, &b.target, self.scratch)
-            && let Some(fd) = self.open_path(&nested)?
-        {
-            match rustix::mount::unmount(fd_path(&fd), UnmountFlags::DETACH) {
-                Ok(()) | Err(Errno::INVAL) => {}
-                Err(e) => {
-                    return Err(Error::path(
-                        "detach the sandbox's copy at",
-                        &nested,
-                        e.into(),
-                    ));
-                }
-            }
-        }
-        if b.read_only {
-            self.remount_ro(&b.target)?;
-        }
+        self.detach_nested(&b.source, &b.target)?;
+        self.bound.push(b.target.clone());
         (self.note)(format!(
-            "mount: {} on {}{}{}",
+            "mount: {} on {} (recursive)",
             b.source.display(),
-            b.target,
-            if b.recursive { " (recursive)" } else { "" },
-            if b.read_only { " (read-only)" } else { "" }
+            b.target
         ));
         Ok(())
+    }
+
+    /// [`Step::ReadOnly`]: copies of the writable paths (and of the read-write profile mounts'
+    /// sources) first, then every bound tree read-only, then the copies attached on top.
+    fn read_only(
+        &mut self,
+        trees: &[String],
+        writable: &[String],
+        sources: &[String],
+    ) -> Result<(), Error> {
+        let copy = |b: &Self, path: &str| -> Result<Option<OwnedFd>, Error> {
+            match b.open_path(path)? {
+                Some(fd) => clone_tree(&fd)
+                    .map(Some)
+                    .map_err(|e| Error::path("copy the mounts at", path, e.into())),
+                None => Ok(None),
+            }
+        };
+        let mut copies = Vec::new();
+        let mut missing = Vec::new();
+        for path in writable {
+            match copy(self, path)? {
+                Some(tree) => copies.push((path.as_str(), tree)),
+                None => missing.push(path.as_str()),
+            }
+        }
+        for source in sources {
+            if let Some(tree) = copy(self, source)? {
+                self.rw_sources.push((source.clone(), tree));
+            }
+        }
+        let mut made = Vec::new();
+        for tree in trees.iter().filter(|t| self.bound.contains(t)) {
+            self.make_read_only(tree)?;
+            made.push(tree.as_str());
+        }
+        (self.note)(format!(
+            "mount: read-only (recursive): {}",
+            if made.is_empty() {
+                "nothing".to_owned()
+            } else {
+                made.join(" ")
+            }
+        ));
+        for (path, tree) in &copies {
+            let target = self.open_existing(path)?;
+            attach_tree(tree, &target)
+                .map_err(|e| Error::path("bind read-write again", *path, e.into()))?;
+        }
+        (self.note)(format!(
+            "mount: read-write again (as on the machine): {}{}",
+            if copies.is_empty() {
+                "nothing".to_owned()
+            } else {
+                copies.iter().map(|(p, _)| *p).collect::<Vec<_>>().join(" ")
+            },
+            if missing.is_empty() {
+                String::new()
+            } else {
+                format!(" (missing: {})", missing.join(" "))
+            }
+        ));
+        Ok(())
+    }
+
+    /// The snap's private shared memory directory onto `/dev/shm`.
+    fn private_shm(&mut self, source: &Path, shm: &PrivateDir) -> Result<(), Error> {
+        let Some(target) = self.open_in("/dev/shm", OFlags::PATH | OFlags::NOFOLLOW)? else {
+            return self.skip(false, "/dev/shm", "not present in the sandbox");
+        };
+        let is_dir = file_type(&target)
+            .map_err(|e| Error::path("stat", "/dev/shm", e.into()))?
+            .is_dir();
+        if !is_dir {
+            return self.skip(false, "/dev/shm", "not a directory");
+        }
+        rustix::mount::mount_bind(fd_path(&shm.fd), fd_path(&target)).map_err(|e| {
+            Error::path(
+                "bind the private /dev/shm onto /dev/shm from",
+                source,
+                e.into(),
+            )
+        })?;
+        (self.note)(format!("mount: {} on /dev/shm (private)", source.display()));
+        Ok(())
+    }
+
+    /// [`Step::Run`]: a tmpfs on `/run` with only `entries` of the machine's `/run` in it.
+    fn run_dir(&mut self, entries: &[RunEntry]) -> Result<(), Error> {
+        let Some(run) = self.open_in("/run", OFlags::PATH | OFlags::DIRECTORY)? else {
+            return self.skip(false, "/run", "not present in the base");
+        };
+        let data: &CStr = c"size=64k,nr_inodes=1024,mode=0755";
+        rustix::mount::mount(
+            "tmpfs",
+            fd_path(&run),
+            "tmpfs",
+            MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            data,
+        )
+        .map_err(|e| Error::path("mount a tmpfs on", "/run", e.into()))?;
+        let tmpfs = self
+            .open_in("/run", OFlags::RDONLY | OFlags::DIRECTORY)?
+            .ok_or_else(|| Error::MissingTarget("/run".into()))?;
+        let tmpfs_dev = rustix::fs::fstat(&tmpfs)
+            .map_err(|e| Error::path("stat", "/run (tmpfs)", e.into()))?
+            .st_dev;
+        let mut bound = Vec::new();
+        let mut absent = Vec::new();
+        for e in entries {
+            let src = match rustix::fs::open(&e.path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+            {
+                Ok(fd) => fd,
+                Err(Errno::NOENT) => {
+                    absent.push(e.path.as_str());
+                    continue;
+                }
+                Err(err) => return Err(Error::path("open", &e.path, err.into())),
+            };
+            let is_dir = file_type(&src)
+                .map_err(|err| Error::path("stat", &e.path, err.into()))?
+                .is_dir();
+            if !self.mount_point(&e.path, is_dir, tmpfs_dev)? {
+                (self.note)(format!(
+                    "skip: {}: no mount point for it in the sandbox's /run",
+                    e.path
+                ));
+                continue;
+            }
+            let target = self.open_existing(&e.path)?;
+            let mut flags = MountFlags::BIND;
+            if is_dir {
+                flags |= MountFlags::from_bits_retain(MountPropagationFlags::REC.bits());
+            }
+            rustix::mount::mount(fd_path(&src), fd_path(&target), "", flags, None).map_err(
+                |err| {
+                    Error::path(
+                        "bind mount",
+                        format!("{} on {}", e.path, e.path),
+                        err.into(),
+                    )
+                },
+            )?;
+            if is_dir {
+                self.detach_nested(Path::new(&e.path), &e.path)?;
+            }
+            if !e.writable {
+                self.make_read_only(&e.path)?;
+            }
+            bound.push(format!(
+                "{}{}",
+                e.path,
+                if e.writable { " (read-write)" } else { "" }
+            ));
+        }
+        rustix::mount::mount_remount(
+            fd_path(&tmpfs),
+            MountFlags::RDONLY | MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+            "",
+        )
+        .map_err(|e| Error::path("make read-only", "/run (tmpfs)", e.into()))?;
+        (self.note)(format!(
+            "mount: tmpfs on /run (read-only), from the machine's /run: {}{}",
+            if bound.is_empty() {
+                "nothing".to_owned()
+            } else {
+                bound.join(" ")
+            },
+            if absent.is_empty() {
+                String::new()
+            } else {
+                format!(" (not on the machine: {})", absent.join(" "))
+            }
+        ));
+        Ok(())
+    }
+
+    /// Makes sure `path` (under `/run`) exists in the sandbox as a directory (`is_dir`) or
+    /// another file to mount on, creating what is missing, but only on the tmpfs whose device
+    /// is `tmpfs_dev` (never in a directory bound from the machine). `false` if it cannot.
+    fn mount_point(&self, path: &str, is_dir: bool, tmpfs_dev: u64) -> Result<bool, Error> {
+        let mut so_far = String::new();
+        let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+        for (i, part) in parts.iter().enumerate() {
+            let parent = if so_far.is_empty() { "/" } else { &so_far };
+            let parent = parent.to_owned();
+            so_far.push('/');
+            so_far.push_str(part);
+            let last = i + 1 == parts.len();
+            if let Some(fd) = self.open_in(&so_far, OFlags::PATH | OFlags::NOFOLLOW)? {
+                let ft = file_type(&fd).map_err(|e| Error::path("stat", &so_far, e.into()))?;
+                if ft.is_dir() == (is_dir || !last) && !ft.is_symlink() {
+                    continue;
+                }
+                return Ok(false);
+            }
+            let Some(dir) = self.open_in(&parent, OFlags::PATH | OFlags::DIRECTORY)? else {
+                return Ok(false);
+            };
+            let st = rustix::fs::fstat(&dir).map_err(|e| Error::path("stat", &parent, e.into()))?;
+            if st.st_dev != tmpfs_dev {
+                return Ok(false);
+            }
+            let made = if is_dir || !last {
+                rustix::fs::mkdirat(&dir, *part, Mode::from_raw_mode(0o755))
+            } else {
+                rustix::fs::openat(
+                    &dir,
+                    *part,
+                    OFlags::CREATE | OFlags::EXCL | OFlags::WRONLY | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(0o644),
+                )
+                .map(drop)
+            };
+            made.map_err(|e| Error::path("create the mount point", &so_far, e.into()))?;
+        }
+        Ok(true)
     }
 
     fn devpts(&mut self) -> Result<(), Error> {
@@ -422,6 +716,21 @@ impl<'a> Builder<'a> {
     }
 
     fn extra(&mut self, source: &str, target: &str, read_only: bool) -> Result<(), Error> {
+        let Some(tgt) = self.open_path(target)? else {
+            return self.skip(false, target, "profile mount target does not exist");
+        };
+        // A read-write mount from a source in a tree: the copy taken before the tree was made
+        // read-only.
+        if !read_only && let Some(i) = self.rw_sources.iter().position(|(s, _)| s == source) {
+            let (_, tree) = self.rw_sources.remove(i);
+            attach_tree(&tree, &tgt).map_err(|e| {
+                Error::path("bind mount", format!("{source} on {target}"), e.into())
+            })?;
+            (self.note)(format!(
+                "mount: {source} on {target} (profile) (read-write)"
+            ));
+            return Ok(());
+        }
         let Some(src) = self.open_path(source)? else {
             return self.skip(
                 false,
@@ -429,23 +738,18 @@ impl<'a> Builder<'a> {
                 &format!("profile mount source {source} does not exist"),
             );
         };
-        let Some(tgt) = self.open_path(target)? else {
-            return self.skip(false, target, "profile mount target does not exist");
-        };
-        rustix::mount::mount(
-            fd_path(&src),
-            fd_path(&tgt),
-            "",
-            MountFlags::BIND | MountFlags::from_bits_retain(MountPropagationFlags::REC.bits()),
-            None,
-        )
-        .map_err(|e| Error::path("bind mount", format!("{source} on {target}"), e.into()))?;
+        rustix::mount::mount_bind_recursive(fd_path(&src), fd_path(&tgt))
+            .map_err(|e| Error::path("bind mount", format!("{source} on {target}"), e.into()))?;
         if read_only {
-            self.remount_ro(target)?;
+            self.make_read_only(target)?;
         }
         (self.note)(format!(
             "mount: {source} on {target} (profile){}",
-            if read_only { " (read-only)" } else { "" }
+            if read_only {
+                " (read-only)"
+            } else {
+                " (flags of the source's mounts)"
+            }
         ));
         Ok(())
     }

@@ -521,6 +521,13 @@ impl Exp {
         match self {
             Exp::Ok => first == Some("ok"),
             Exp::OkWith(d) => result == format!("ok {d}"),
+            // The sandbox refuses a path in three ways: landlock (EACCES), a read-only mount
+            // (EROFS: writes and metadata changes outside the granted areas), or by not having
+            // it at all (ENOENT: `/run` holds only what rules name). All three are "denied".
+            Exp::Denied("EACCES") => matches!(
+                (first, second),
+                (Some("denied"), Some("EACCES" | "EROFS")) | (Some("error"), Some("EROFS" | "ENOENT"))
+            ),
             Exp::Denied(why) => first == Some("denied") && second == Some(why),
             Exp::Error(what) => first == Some("error") && second == Some(what),
             Exp::NotDenied => matches!(first, Some("ok" | "error")),
