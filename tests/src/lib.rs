@@ -17,7 +17,11 @@ pub fn bin(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // A test runs from target/<profile>/deps/, a benchmark binary from target/<profile>/.
     let dir = exe.parent().expect("target dir");
-    let dir = if dir.ends_with("deps") { dir.parent().expect("target dir") } else { dir };
+    let dir = if dir.ends_with("deps") {
+        dir.parent().expect("target dir")
+    } else {
+        dir
+    };
     let path = dir.join(name);
     assert!(
         path.exists(),
@@ -35,7 +39,10 @@ pub struct TestRoot {
 impl TestRoot {
     pub fn new() -> TestRoot {
         TestRoot {
-            dir: tempfile::Builder::new().prefix("snap-root-").tempdir().expect("temp root"),
+            dir: tempfile::Builder::new()
+                .prefix("snap-root-")
+                .tempdir()
+                .expect("temp root"),
         }
     }
 
@@ -50,7 +57,9 @@ impl TestRoot {
 
     pub fn snap_command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin("snap"));
-        c.args(args).env("SNAPPY_GLOBAL_ROOT", self.path()).stdin(Stdio::null());
+        c.args(args)
+            .env("SNAPPY_GLOBAL_ROOT", self.path())
+            .stdin(Stdio::null());
         c
     }
 }
@@ -88,7 +97,12 @@ impl Daemon {
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(fs::File::create(&log).expect("log file"))
-            .stderr(fs::OpenOptions::new().append(true).open(&log).expect("log file"));
+            .stderr(
+                fs::OpenOptions::new()
+                    .append(true)
+                    .open(&log)
+                    .expect("log file"),
+            );
         let child = cmd.spawn().expect("starting snapd");
         let d = Daemon {
             child: Some(child),
@@ -169,14 +183,19 @@ pub fn make_snap(out_dir: &Path, yaml: &str, files: &[(&str, &str, u32)]) -> Pat
         fs::set_permissions(&p, fs::Permissions::from_mode(*mode)).unwrap();
     }
     fs::create_dir_all(out_dir).unwrap();
-    let packed = snap_squashfs::pack_snap(src.path(), out_dir, &Default::default()).expect("pack fixture");
+    let packed =
+        snap_squashfs::pack_snap(src.path(), out_dir, &Default::default()).expect("pack fixture");
     packed.path
 }
 
 /// A minimal base snap.
 pub fn base_snap(out_dir: &Path, name: &str) -> PathBuf {
     let yaml = format!("name: {name}\nversion: '1'\ntype: base\nsummary: test base\n");
-    make_snap(out_dir, &yaml, &[("usr/lib/os-release", "ID=test\n", 0o644)])
+    make_snap(
+        out_dir,
+        &yaml,
+        &[("usr/lib/os-release", "ID=test\n", 0o644)],
+    )
 }
 
 /// An app snap on `base` with one app.
@@ -184,7 +203,11 @@ pub fn app_snap(out_dir: &Path, name: &str, version: &str, base: &str) -> PathBu
     let yaml = format!(
         "name: {name}\nversion: '{version}'\nbase: {base}\nsummary: test app\ndescription: an app for tests\napps:\n  {name}:\n    command: bin/run\n"
     );
-    make_snap(out_dir, &yaml, &[("bin/run", "#!/bin/sh\necho hi\n", 0o755)])
+    make_snap(
+        out_dir,
+        &yaml,
+        &[("bin/run", "#!/bin/sh\necho hi\n", 0o755)],
+    )
 }
 
 /// Every entry under `root` (without following symlinks or crossing into mounts), as
@@ -195,7 +218,10 @@ pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
     let root_dev = fs::symlink_metadata(root).unwrap().dev();
     let mut stack = vec![root.to_owned()];
     while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        let mut entries: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
         entries.sort();
         for p in entries {
             let rel = p.strip_prefix(root).unwrap().to_owned();
@@ -212,7 +238,14 @@ pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
                 format!("dir {:o} {}:{}", md.mode() & 0o7777, md.uid(), md.gid())
             } else {
                 let content = fs::read(&p).unwrap();
-                format!("file {:o} {}:{} {} bytes {:x}", md.mode() & 0o7777, md.uid(), md.gid(), content.len(), fnv(&content))
+                format!(
+                    "file {:o} {}:{} {} bytes {:x}",
+                    md.mode() & 0o7777,
+                    md.uid(),
+                    md.gid(),
+                    content.len(),
+                    fnv(&content)
+                )
             };
             out.insert(rel, desc);
         }
@@ -221,7 +254,9 @@ pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100000001b3))
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100000001b3)
+    })
 }
 
 /// Mounts and loop devices under `root`: both must be empty whenever no snap is installed.
@@ -235,7 +270,10 @@ pub fn leaks(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut loops;
     loop {
-        loops = snap_sys::loops_backed_by(root).into_iter().map(|l| l.backing_file).collect::<Vec<_>>();
+        loops = snap_sys::loops_backed_by(root)
+            .into_iter()
+            .map(|l| l.backing_file)
+            .collect::<Vec<_>>();
         if loops.is_empty() || Instant::now() > deadline {
             break;
         }
@@ -323,7 +361,8 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     while let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") {
         let size_text = String::from_utf8_lossy(&rest[..eol]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16).expect("chunk size");
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("chunk size");
         rest = &rest[eol + 2..];
         if size == 0 {
             break;
@@ -338,8 +377,16 @@ fn dechunk(mut rest: &[u8]) -> Vec<u8> {
 /// Every change the daemon knows (`GET /v2/changes?select=all`), ordered by numeric id.
 pub fn all_changes(root: &TestRoot) -> Vec<serde_json::Value> {
     let resp = api_get(root, "/v2/changes?select=all");
-    let mut list = resp["result"].as_array().cloned().unwrap_or_else(|| panic!("changes: {resp}"));
-    list.sort_by_key(|c| c["id"].as_str().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0));
+    let mut list = resp["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_else(|| panic!("changes: {resp}"));
+    list.sort_by_key(|c| {
+        c["id"]
+            .as_str()
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or(0)
+    });
     list
 }
 
@@ -472,18 +519,28 @@ pub fn start_daemon_may_crash(root: &TestRoot, env: &[(&str, &str)]) -> Daemon {
         .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(fs::File::create(&log).expect("log file"))
-        .stderr(fs::OpenOptions::new().append(true).open(&log).expect("log file"))
+        .stderr(
+            fs::OpenOptions::new()
+                .append(true)
+                .open(&log)
+                .expect("log file"),
+        )
         .spawn()
         .expect("starting snapd");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if std::os::unix::net::UnixStream::connect(&socket).is_ok() || child.try_wait().expect("wait").is_some() {
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok()
+            || child.try_wait().expect("wait").is_some()
+        {
             break;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("snapd neither started nor exited; log:\n{}", fs::read_to_string(&log).unwrap_or_default());
+            panic!(
+                "snapd neither started nor exited; log:\n{}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
         }
         std::thread::sleep(Duration::from_millis(5));
     }

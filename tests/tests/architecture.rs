@@ -24,10 +24,23 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("snapd-api", vec!["snap-core"]),
         ("snapd", all_but_confine.to_vec()),
         ("snap-cli", vec!["snap-core", "snap-squashfs", "snapd-api"]),
-        ("snap-confine", vec!["snap-core", "snap-sys", "snap-interfaces"]),
+        (
+            "snap-confine",
+            vec!["snap-core", "snap-sys", "snap-interfaces"],
+        ),
         ("snap-interfaces", vec!["snap-core"]),
-        ("gadget-kernel", vec!["snap-core", "snap-squashfs", "snap-sys"]),
-        ("snap-tests", all_but_confine.iter().copied().chain(["snap-confine", "snapd", "snap-cli"]).collect()),
+        (
+            "gadget-kernel",
+            vec!["snap-core", "snap-squashfs", "snap-sys"],
+        ),
+        (
+            "snap-tests",
+            all_but_confine
+                .iter()
+                .copied()
+                .chain(["snap-confine", "snapd", "snap-cli"])
+                .collect(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k, v.into_iter().collect()))
@@ -37,11 +50,21 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
 fn metadata() -> serde_json::Value {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--no-deps", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
         .current_dir(&root)
         .output()
         .expect("cargo metadata");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).expect("metadata JSON")
 }
 
@@ -53,15 +76,18 @@ fn crates_depend_only_as_the_spec_allows() {
     let names: BTreeSet<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
     for p in packages {
         let name = p["name"].as_str().unwrap();
-        let may = allowed
-            .get(name)
-            .unwrap_or_else(|| panic!("crate {name} is not in spec/architecture.md's table; add it there and here"));
+        let may = allowed.get(name).unwrap_or_else(|| {
+            panic!("crate {name} is not in spec/architecture.md's table; add it there and here")
+        });
         for dep in p["dependencies"].as_array().unwrap() {
             let dep_name = dep["name"].as_str().unwrap();
             if !names.contains(dep_name) || dep["kind"].as_str() == Some("dev") {
                 continue;
             }
-            assert!(may.contains(dep_name), "{name} depends on {dep_name}, which spec/architecture.md does not allow");
+            assert!(
+                may.contains(dep_name),
+                "{name} depends on {dep_name}, which spec/architecture.md does not allow"
+            );
         }
     }
 }
@@ -75,7 +101,12 @@ fn only_the_privileged_edges_use_unsafe() {
             continue;
         }
         for target in p["targets"].as_array().unwrap() {
-            let kinds: Vec<&str> = target["kind"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
+            let kinds: Vec<&str> = target["kind"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|k| k.as_str())
+                .collect();
             if !(kinds.contains(&"lib") || kinds.contains(&"bin")) {
                 continue;
             }
@@ -86,7 +117,10 @@ fn only_the_privileged_edges_use_unsafe() {
                 continue;
             }
             let text = std::fs::read_to_string(src).unwrap();
-            assert!(text.contains("#![forbid(unsafe_code)]"), "{src} ({name}) must say #![forbid(unsafe_code)]");
+            assert!(
+                text.contains("#![forbid(unsafe_code)]"),
+                "{src} ({name}) must say #![forbid(unsafe_code)]"
+            );
         }
     }
 }

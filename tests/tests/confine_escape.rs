@@ -754,7 +754,10 @@ fn dev_shm_is_not_shared_with_the_host() {
     }
     let _cleanup = Cleanup(made);
     let probes: Vec<(String, Expect)> = vec![
-        (format!("read=/dev/shm/{}", names[0]), Expect::Is("error ENOENT")),
+        (
+            format!("read=/dev/shm/{}", names[0]),
+            Expect::Is("error ENOENT"),
+        ),
         (format!("write=/dev/shm/{}", names[2]), Expect::Ok),
         (format!("write=/dev/shm/{}", names[0]), Expect::Ok),
         (format!("write=/dev/shm/{}", names[1]), Expect::Ok),
@@ -767,7 +770,12 @@ fn dev_shm_is_not_shared_with_the_host() {
         let uid = who.map_or(0, |u| u.uid);
         let md = fs::symlink_metadata(dir).unwrap();
         assert!(md.is_dir());
-        assert_eq!((md.uid(), md.mode() & 0o7777), (uid, 0o700), "{}", dir.display());
+        assert_eq!(
+            (md.uid(), md.mode() & 0o7777),
+            (uid, 0o700),
+            "{}",
+            dir.display()
+        );
     }
     assert_eq!(fs::read_to_string(&host).unwrap(), "host secret\n");
     for n in &names[1..] {

@@ -526,7 +526,8 @@ impl Exp {
             // it at all (ENOENT: `/run` holds only what rules name). All three are "denied".
             Exp::Denied("EACCES") => matches!(
                 (first, second),
-                (Some("denied"), Some("EACCES" | "EROFS")) | (Some("error"), Some("EROFS" | "ENOENT"))
+                (Some("denied"), Some("EACCES" | "EROFS"))
+                    | (Some("error"), Some("EROFS" | "ENOENT"))
             ),
             Exp::Denied(why) => first == Some("denied") && second == Some(why),
             Exp::Error(what) => first == Some("error") && second == Some(what),

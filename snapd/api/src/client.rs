@@ -12,7 +12,10 @@ use crate::{Response, ResponseType};
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     #[error("cannot communicate with server: {socket}: {source}")]
-    Connect { socket: PathBuf, source: std::io::Error },
+    Connect {
+        socket: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot communicate with server: {0}")]
     Http(String),
     #[error("cannot decode server response: {0}")]
@@ -62,12 +65,18 @@ impl Client {
     }
 
     pub async fn get(&self, path_and_query: &str) -> Result<Response, ClientError> {
-        self.request("GET", path_and_query, None, Bytes::new()).await
+        self.request("GET", path_and_query, None, Bytes::new())
+            .await
     }
 
-    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> Result<Response, ClientError> {
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<Response, ClientError> {
         let bytes = serde_json::to_vec(body).map_err(|e| ClientError::Decode(e.to_string()))?;
-        self.request("POST", path, Some("application/json"), bytes.into()).await
+        self.request("POST", path, Some("application/json"), bytes.into())
+            .await
     }
 
     /// `multipart/form-data` with the given text fields, then the files.
@@ -109,12 +118,13 @@ impl Client {
         content_type: Option<&str>,
         body: Bytes,
     ) -> Result<Response, ClientError> {
-        let stream = UnixStream::connect(&self.socket)
-            .await
-            .map_err(|source| ClientError::Connect {
-                socket: self.socket.clone(),
-                source,
-            })?;
+        let stream =
+            UnixStream::connect(&self.socket)
+                .await
+                .map_err(|source| ClientError::Connect {
+                    socket: self.socket.clone(),
+                    source,
+                })?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| ClientError::Http(e.to_string()))?;
@@ -143,7 +153,10 @@ impl Client {
             .to_bytes();
         driver.abort();
         let parsed: Response = serde_json::from_slice(&bytes).map_err(|e| {
-            ClientError::Decode(format!("{e}: {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])))
+            ClientError::Decode(format!(
+                "{e}: {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            ))
         })?;
         if parsed.kind == ResponseType::Error {
             let er = parsed.error_result();

@@ -19,7 +19,11 @@ pub struct Response {
     pub sources: Option<Vec<String>>,
     #[serde(rename = "warning-count", skip_serializing_if = "is_zero", default)]
     pub warning_count: u64,
-    #[serde(rename = "warning-timestamp", skip_serializing_if = "Option::is_none", default)]
+    #[serde(
+        rename = "warning-timestamp",
+        skip_serializing_if = "Option::is_none",
+        default
+    )]
     pub warning_timestamp: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub maintenance: Option<Maintenance>,
@@ -75,7 +79,12 @@ impl Response {
         }
     }
 
-    pub fn error(status_code: u16, message: impl Into<String>, kind: Option<&str>, value: Option<Value>) -> Response {
+    pub fn error(
+        status_code: u16,
+        message: impl Into<String>,
+        kind: Option<&str>,
+        value: Option<Value>,
+    ) -> Response {
         let result = ErrorResult {
             message: message.into(),
             kind: kind.map(str::to_owned),
@@ -154,9 +163,17 @@ mod tests {
             v,
             json!({"type":"error","status-code":404,"status":"Not Found","result":{"message":"nope"}})
         );
-        let r = Response::error(409, "busy", Some("snap-change-conflict"), Some(json!({"snap-name":"x"})));
+        let r = Response::error(
+            409,
+            "busy",
+            Some("snap-change-conflict"),
+            Some(json!({"snap-name":"x"})),
+        );
         let back: Response = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
-        assert_eq!(back.error_result().unwrap().kind.as_deref(), Some("snap-change-conflict"));
+        assert_eq!(
+            back.error_result().unwrap().kind.as_deref(),
+            Some("snap-change-conflict")
+        );
     }
 
     #[test]

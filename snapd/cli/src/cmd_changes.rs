@@ -34,7 +34,8 @@ pub async fn changes(client: &Client, args: ChangesArgs) -> anyhow::Result<()> {
         None => "/v2/changes?select=all".to_owned(),
     };
     let resp = client.get(&path).await?;
-    let mut list: Vec<Change> = serde_json::from_value(resp.result).context("cannot decode changes")?;
+    let mut list: Vec<Change> =
+        serde_json::from_value(resp.result).context("cannot decode changes")?;
     if list.is_empty() {
         println!("no changes found");
         return Ok(());
@@ -42,7 +43,11 @@ pub async fn changes(client: &Client, args: ChangesArgs) -> anyhow::Result<()> {
     // snap orders by spawn time, not by id.
     list.sort_by(|a, b| a.spawn_time.cmp(&b.spawn_time));
     let now = now_rfc3339();
-    let mut rows = vec![["ID", "Status", "Spawn", "Ready", "Summary"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["ID", "Status", "Spawn", "Ready", "Summary"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for c in &list {
         rows.push(vec![
             c.id.clone(),
@@ -59,7 +64,11 @@ pub async fn changes(client: &Client, args: ChangesArgs) -> anyhow::Result<()> {
 pub async fn tasks(client: &Client, args: TasksArgs) -> anyhow::Result<()> {
     let change = get_change(client, &args.id).await?;
     let now = now_rfc3339();
-    let mut rows = vec![["Status", "Spawn", "Ready", "Summary"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["Status", "Spawn", "Ready", "Summary"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for t in &change.tasks {
         rows.push(vec![
             t.status.clone(),
@@ -82,11 +91,18 @@ pub async fn tasks(client: &Client, args: TasksArgs) -> anyhow::Result<()> {
 
 pub async fn abort(client: &Client, args: AbortArgs) -> anyhow::Result<()> {
     let resp = client
-        .post_json(&format!("/v2/changes/{}", args.id), &serde_json::json!({"action": "abort"}))
+        .post_json(
+            &format!("/v2/changes/{}", args.id),
+            &serde_json::json!({"action": "abort"}),
+        )
         .await?;
     let change: Change = serde_json::from_value(resp.result).context("cannot decode change")?;
     if change.id != args.id {
-        bail!("the daemon answered for change {} instead of {}", change.id, args.id);
+        bail!(
+            "the daemon answered for change {} instead of {}",
+            change.id,
+            args.id
+        );
     }
     Ok(())
 }

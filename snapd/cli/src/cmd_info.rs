@@ -26,7 +26,14 @@ fn render(s: &Snap) -> String {
     let mut field = |k: &str, v: &str| out.push_str(&format!("{k:<12}{v}\n"));
     field("name:", &s.name);
     field("summary:", &s.summary);
-    field("publisher:", if s.developer.is_empty() { "–" } else { &s.developer });
+    field(
+        "publisher:",
+        if s.developer.is_empty() {
+            "–"
+        } else {
+            &s.developer
+        },
+    );
     field("license:", s.license.as_deref().unwrap_or("unset"));
     let mut out = out;
     out.push_str("description: |\n");
@@ -55,13 +62,20 @@ fn render(s: &Snap) -> String {
         out.push_str(&format!("{:<12}{}\n", "base:", base));
     }
     let size = s.installed_size.map(human_size).unwrap_or_default();
-    out.push_str(&format!("{:<12}{} ({}) {}\n", "installed:", s.version, s.revision, size));
+    out.push_str(&format!(
+        "{:<12}{} ({}) {}\n",
+        "installed:", s.version, s.revision, size
+    ));
     out
 }
 
 /// `NAME` for the app named like its snap, `NAME.APP` otherwise: what users type.
 fn command_name(snap: &str, app: &str) -> String {
-    if snap == app { snap.to_owned() } else { format!("{snap}.{app}") }
+    if snap == app {
+        snap.to_owned()
+    } else {
+        format!("{snap}.{app}")
+    }
 }
 
 fn human_size(n: u64) -> String {

@@ -33,7 +33,10 @@ pub struct InstallArgs {
 pub async fn run(client: &Client, args: InstallArgs) -> anyhow::Result<()> {
     for path in &args.snaps {
         if !is_local_file(path) {
-            bail!("cannot install {:?}: installing from a store is not available yet; give the path of a .snap file", path.display().to_string());
+            bail!(
+                "cannot install {:?}: installing from a store is not available yet; give the path of a .snap file",
+                path.display().to_string()
+            );
         }
         install_file(client, &args, path).await?;
     }
@@ -45,8 +48,13 @@ fn is_local_file(p: &std::path::Path) -> bool {
     s.contains('/') || s.ends_with(".snap")
 }
 
-async fn install_file(client: &Client, args: &InstallArgs, path: &std::path::Path) -> anyhow::Result<()> {
-    let content = std::fs::read(path).with_context(|| format!("cannot open {:?}", path.display().to_string()))?;
+async fn install_file(
+    client: &Client,
+    args: &InstallArgs,
+    path: &std::path::Path,
+) -> anyhow::Result<()> {
+    let content = std::fs::read(path)
+        .with_context(|| format!("cannot open {:?}", path.display().to_string()))?;
     let shown = path.display().to_string();
     let mut fields = vec![("action", "install"), ("snap-path", shown.as_str())];
     if args.dangerous {
@@ -60,10 +68,16 @@ async fn install_file(client: &Client, args: &InstallArgs, path: &std::path::Pat
     }
     let file = MultipartFile {
         field: "snap".into(),
-        filename: path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+        filename: path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         content,
     };
-    let resp = match client.post_multipart("/v2/snaps", &fields, vec![file]).await {
+    let resp = match client
+        .post_multipart("/v2/snaps", &fields, vec![file])
+        .await
+    {
         Ok(r) => r,
         Err(e) if e.kind() == Some(kinds::SNAP_ALREADY_INSTALLED) => {
             println!("snap {shown:?} is already installed, see 'snap help refresh'");
@@ -71,7 +85,9 @@ async fn install_file(client: &Client, args: &InstallArgs, path: &std::path::Pat
         }
         Err(e) => return Err(e.into()),
     };
-    let id = resp.change.context("async response without change reference")?;
+    let id = resp
+        .change
+        .context("async response without change reference")?;
     if args.no_wait {
         println!("{id}");
         return Ok(());

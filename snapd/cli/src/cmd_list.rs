@@ -39,14 +39,29 @@ pub async fn run(client: &Client, args: ListArgs) -> anyhow::Result<()> {
         bail!("no matching snaps installed");
     }
     snaps.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut rows = vec![["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"].map(String::from).to_vec()];
+    let mut rows = vec![
+        ["Name", "Version", "Rev", "Tracking", "Publisher", "Notes"]
+            .map(String::from)
+            .to_vec(),
+    ];
     for s in &snaps {
         rows.push(vec![
             s.name.clone(),
             s.version.clone(),
-            if s.revision.is_empty() { "unset".into() } else { s.revision.clone() },
-            s.tracking_channel.clone().filter(|c| !c.is_empty()).unwrap_or_else(|| "-".into()),
-            if s.developer.is_empty() { "-".into() } else { s.developer.clone() },
+            if s.revision.is_empty() {
+                "unset".into()
+            } else {
+                s.revision.clone()
+            },
+            s.tracking_channel
+                .clone()
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| "-".into()),
+            if s.developer.is_empty() {
+                "-".into()
+            } else {
+                s.developer.clone()
+            },
             notes(s),
         ]);
     }
@@ -74,5 +89,9 @@ pub fn notes(s: &Snap) -> String {
     if s.jailmode {
         n.push("jailmode");
     }
-    if n.is_empty() { "-".into() } else { n.join(",") }
+    if n.is_empty() {
+        "-".into()
+    } else {
+        n.join(",")
+    }
 }

@@ -30,7 +30,8 @@ pub struct PackArgs {
 }
 
 fn parse_compression(s: &str) -> Result<Compression, String> {
-    Compression::parse(s).ok_or_else(|| format!("cannot use compression {s:?}: use xz, lz4 or zstd"))
+    Compression::parse(s)
+        .ok_or_else(|| format!("cannot use compression {s:?}: use xz, lz4 or zstd"))
 }
 
 pub fn run(args: PackArgs) -> anyhow::Result<()> {
@@ -41,7 +42,10 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
         snap_squashfs::check_tree(&args.snap_dir, &snap)?;
         return Ok(());
     }
-    let target = args.target_dir.clone().unwrap_or_else(|| PathBuf::from("."));
+    let target = args
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("."));
     let opts = PackOptions {
         compression: args.compression,
         filename: args.filename.clone(),
@@ -49,7 +53,12 @@ pub fn run(args: PackArgs) -> anyhow::Result<()> {
     let packed = pack_snap(&args.snap_dir, &target, &opts)?;
     // snap prints the target directory joined with the file name, cleaned: packing into the
     // current directory shows the bare file name.
-    let shown = packed.path.strip_prefix(".").unwrap_or(&packed.path).display().to_string();
+    let shown = packed
+        .path
+        .strip_prefix(".")
+        .unwrap_or(&packed.path)
+        .display()
+        .to_string();
     println!("built: {shown}");
     Ok(())
 }

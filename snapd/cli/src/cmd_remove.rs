@@ -32,7 +32,9 @@ pub async fn run(client: &Client, args: RemoveArgs) -> anyhow::Result<()> {
             }
             Err(e) => return Err(e.into()),
         };
-        let id = resp.change.context("async response without change reference")?;
+        let id = resp
+            .change
+            .context("async response without change reference")?;
         if args.no_wait {
             println!("{id}");
             continue;

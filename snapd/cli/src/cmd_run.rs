@@ -47,7 +47,11 @@ pub fn run(args: RunArgs) -> anyhow::Error {
     cmd.arg(app_target(&args.target)).args(&args.args);
     // exec only returns on failure.
     let err = cmd.exec();
-    anyhow!("cannot run {}: cannot execute {}: {err}", args.target, launcher.display())
+    anyhow!(
+        "cannot run {}: cannot execute {}: {err}",
+        args.target,
+        launcher.display()
+    )
 }
 
 /// The common forms of `snap run` (`[--debug] [--hook=H] TARGET [--] ARGS...`, and every
@@ -89,7 +93,11 @@ pub fn wrapper_target(argv0: &std::ffi::OsStr) -> Option<String> {
 /// `SNAP` alone names the app called like its snap, as users type it (`hello` for
 /// `hello.hello`); the launcher takes the full `SNAP.APP`.
 fn app_target(target: &str) -> String {
-    if target.contains('.') { target.to_owned() } else { format!("{target}.{target}") }
+    if target.contains('.') {
+        target.to_owned()
+    } else {
+        format!("{target}.{target}")
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +108,10 @@ mod tests {
     fn short_names_mean_the_app_named_like_the_snap() {
         assert_eq!(app_target("hello"), "hello.hello");
         assert_eq!(app_target("hello.world"), "hello.world");
-        assert_eq!(wrapper_target("/snap/bin/hello.world".as_ref()).as_deref(), Some("hello.world"));
+        assert_eq!(
+            wrapper_target("/snap/bin/hello.world".as_ref()).as_deref(),
+            Some("hello.world")
+        );
         assert_eq!(wrapper_target("/usr/bin/snap".as_ref()), None);
     }
 
@@ -117,7 +128,10 @@ mod tests {
         let a = fast_parse(&os(&["--hook=install", "hello"])).unwrap();
         assert_eq!(a.hook.as_deref(), Some("install"));
         // The app's own options are its own.
-        assert_eq!(fast_parse(&os(&["hello", "--help"])).unwrap().args, os(&["--help"]));
+        assert_eq!(
+            fast_parse(&os(&["hello", "--help"])).unwrap().args,
+            os(&["--help"])
+        );
         assert!(fast_parse(&os(&["--help"])).is_none());
         assert!(fast_parse(&os(&["--unknown", "hello"])).is_none());
         assert!(fast_parse(&os(&[])).is_none());

@@ -40,7 +40,12 @@ mod tests {
     #[test]
     fn columns_align_like_snap_list() {
         let rows = vec![
-            vec!["Name".into(), "Version".into(), "Rev".into(), "Notes".into()],
+            vec![
+                "Name".into(),
+                "Version".into(),
+                "Rev".into(),
+                "Notes".into(),
+            ],
             vec!["hello-world".into(), "6.4".into(), "x1".into(), "-".into()],
         ];
         assert_eq!(

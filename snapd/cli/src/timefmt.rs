@@ -11,7 +11,10 @@ pub fn human(ts: &str, now: &str) -> String {
     };
     if date == today {
         format!("today at {hm} UTC")
-    } else if days(&date).zip(days(&today)).is_some_and(|(d, t)| t - d == 1) {
+    } else if days(&date)
+        .zip(days(&today))
+        .is_some_and(|(d, t)| t - d == 1)
+    {
         format!("yesterday at {hm} UTC")
     } else {
         format!("{date}")
@@ -47,7 +50,12 @@ pub fn now_rfc3339() -> String {
         .unwrap_or(0);
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let (y, m, d) = civil(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 fn civil(z: i64) -> (i64, i64, i64) {

@@ -18,7 +18,8 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
     // As snap: a spinner with the task's summary, and a bar only for tasks that report
     // progress in bytes (downloads).
     let spinner = ProgressStyle::with_template("{spinner} {msg}").expect("valid template");
-    let with_bar = ProgressStyle::with_template("{spinner} {msg} {wide_bar} {bytes}/{total_bytes}").expect("valid template");
+    let with_bar = ProgressStyle::with_template("{spinner} {msg} {wide_bar} {bytes}/{total_bytes}")
+        .expect("valid template");
     let bar = on_terminal.then(|| {
         let b = ProgressBar::new_spinner();
         b.set_style(spinner.clone());
@@ -56,7 +57,10 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
             }
             match &change.err {
                 Some(err) if !err.is_empty() => bail!("{err}"),
-                _ => bail!("change finished in status {:?} with no error message", change.status),
+                _ => bail!(
+                    "change finished in status {:?} with no error message",
+                    change.status
+                ),
             }
         }
         tokio::time::sleep(interval).await;

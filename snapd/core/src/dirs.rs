@@ -128,7 +128,8 @@ impl Dirs {
     /// `/tmp/snap-private-tmp/snap.NAME`: holds the snap's private `/tmp` (a `tmp` directory
     /// inside it), shared by its apps and kept between runs, as snapd does.
     pub fn private_tmp_base(&self, name: &str) -> PathBuf {
-        self.under("tmp/snap-private-tmp").join(format!("snap.{name}"))
+        self.under("tmp/snap-private-tmp")
+            .join(format!("snap.{name}"))
     }
 
     /// A user's home directory under the root: the password database's entry (`/home/alice`,
@@ -184,8 +185,17 @@ mod tests {
         assert_eq!(d.state_file(), Path::new("/tmp/r/var/lib/snapd/state.json"));
         assert_eq!(d.snap_bin_dir(), Path::new("/tmp/r/snap/bin"));
         assert_eq!(d.profiles_dir(), Path::new("/tmp/r/var/lib/snapd/profiles"));
-        assert_eq!(d.private_tmp_base("hello"), Path::new("/tmp/r/tmp/snap-private-tmp/snap.hello"));
-        assert_eq!(d.user_home(Path::new("/home/alice")), Path::new("/tmp/r/home/alice"));
-        assert_eq!(Dirs::new("/").user_home(Path::new("/root")), Path::new("/root"));
+        assert_eq!(
+            d.private_tmp_base("hello"),
+            Path::new("/tmp/r/tmp/snap-private-tmp/snap.hello")
+        );
+        assert_eq!(
+            d.user_home(Path::new("/home/alice")),
+            Path::new("/tmp/r/home/alice")
+        );
+        assert_eq!(
+            Dirs::new("/").user_home(Path::new("/root")),
+            Path::new("/root")
+        );
     }
 }

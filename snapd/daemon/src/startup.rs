@@ -24,7 +24,10 @@ pub fn make_skeleton(dirs: &Dirs) -> anyhow::Result<()> {
         dirs.profiles_dir(),
         dirs.sandbox_scratch_dir(),
         dirs.snap_data_root(),
-        dirs.snapd_socket().parent().expect("socket has a parent").to_owned(),
+        dirs.snapd_socket()
+            .parent()
+            .expect("socket has a parent")
+            .to_owned(),
     ] {
         fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
     }
@@ -57,7 +60,11 @@ pub fn restore_mounts(store: &StateStore, env: &Env) -> anyhow::Result<()> {
         let blob = env.dirs.blob(&name, rev);
         if let Err(e) = fs::create_dir_all(&target)
             .map_err(anyhow::Error::from)
-            .and_then(|()| env.mounter.mount_squashfs(&blob, &target).map_err(anyhow::Error::from))
+            .and_then(|()| {
+                env.mounter
+                    .mount_squashfs(&blob, &target)
+                    .map_err(anyhow::Error::from)
+            })
         {
             // One broken revision must not keep the daemon, and every other snap, down.
             tracing::error!("cannot mount {name} revision {rev}: {e:#}");

@@ -93,13 +93,12 @@ fn write_synced(source: &Path, tmp: &Path, compression: Compression) -> Result<(
         .map_err(io(format!("creating {}", tmp.display())))?;
     let mut out = BufWriter::new(file);
     write_image(source, compression, &mut out)?;
-    out.flush().map_err(io(format!("writing {}", tmp.display())))?;
-    let file = out
-        .into_inner()
-        .map_err(|e| SquashfsError::Io {
-            context: format!("writing {}", tmp.display()),
-            source: e.into_error(),
-        })?;
+    out.flush()
+        .map_err(io(format!("writing {}", tmp.display())))?;
+    let file = out.into_inner().map_err(|e| SquashfsError::Io {
+        context: format!("writing {}", tmp.display()),
+        source: e.into_error(),
+    })?;
     file.sync_all()
         .map_err(io(format!("syncing {}", tmp.display())))
 }

@@ -58,7 +58,12 @@ impl SnapFile {
         let fs = match parsed {
             Ok(Ok(fs)) => fs,
             Ok(Err(e)) => return Err(not_squashfs(path, e.to_string())),
-            Err(_) => return Err(not_squashfs(path, "the image's tables are malformed".into())),
+            Err(_) => {
+                return Err(not_squashfs(
+                    path,
+                    "the image's tables are malformed".into(),
+                ));
+            }
         };
         Ok(SnapFile {
             path: path.to_owned(),
@@ -234,8 +239,14 @@ mod tests {
             normalize_inside(Path::new("meta"), Path::new("../bin/x")),
             Some(PathBuf::from("bin/x"))
         );
-        assert_eq!(normalize_inside(Path::new("meta"), Path::new("../../x")), None);
-        assert_eq!(normalize_inside(Path::new(""), Path::new("/etc/passwd")), None);
+        assert_eq!(
+            normalize_inside(Path::new("meta"), Path::new("../../x")),
+            None
+        );
+        assert_eq!(
+            normalize_inside(Path::new(""), Path::new("/etc/passwd")),
+            None
+        );
         assert_eq!(
             normalize_inside(Path::new(""), Path::new("./a/./b")),
             Some(PathBuf::from("a/b"))

@@ -111,7 +111,11 @@ fn walk(root: &Path, rel: &Path) -> Result<(), TreeError> {
                 TreeError::SpecialFile { path: child }
             });
         } else if child.starts_with("meta/hooks") {
-            let mode = entry.metadata().map_err(|e| unreadable(&child, e))?.permissions().mode();
+            let mode = entry
+                .metadata()
+                .map_err(|e| unreadable(&child, e))?
+                .permissions()
+                .mode();
             if mode & 0o111 == 0 {
                 return Err(TreeError::HookNotExecutable { path: child, mode });
             }
@@ -176,7 +180,10 @@ fn executables(snap: &snap_core::SnapYaml) -> Vec<Executable<'_>> {
             ("reload-command", app.reload_command.as_deref()),
             ("post-stop-command", app.post_stop_command.as_deref()),
         ];
-        let chain = app.command_chain.iter().map(|c| ("command-chain entry", Some(c.as_str())));
+        let chain = app
+            .command_chain
+            .iter()
+            .map(|c| ("command-chain entry", Some(c.as_str())));
         for (what, text) in fields.into_iter().chain(chain) {
             if let Some(written) = text {
                 out.push(Executable {

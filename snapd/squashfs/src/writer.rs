@@ -38,13 +38,16 @@ impl Compression {
             Compression::Xz => FilesystemCompressor::new(Compressor::Xz, None),
             // lz4 images must say which lz4 format they use; the kernel reads only the legacy
             // frame format (version 1), which is what mksquashfs writes too.
-            Compression::Lz4 => {
-                FilesystemCompressor::new(Compressor::Lz4, Some(CompressionOptions::Lz4(Lz4 { version: 1, flags: 0 })))
-            }
+            Compression::Lz4 => FilesystemCompressor::new(
+                Compressor::Lz4,
+                Some(CompressionOptions::Lz4(Lz4 {
+                    version: 1,
+                    flags: 0,
+                })),
+            ),
             Compression::Zstd => FilesystemCompressor::new(Compressor::Zstd, None),
         }
     }
-
 }
 
 /// Writes the tree under `dir` as a squashfs image into `out`.
@@ -103,9 +106,7 @@ pub fn write_image<W: Write + Seek>(
         };
         pushed.map_err(|e| write_error(entry.path(), e))?;
     }
-    fs_writer
-        .write(out)
-        .map_err(|e| write_error(dir, e))?;
+    fs_writer.write(out).map_err(|e| write_error(dir, e))?;
     Ok(())
 }
 

@@ -45,7 +45,11 @@ pub fn describe_tree(root: &Path) -> BTreeMap<PathBuf, (char, u32, Vec<u8>)> {
         let md = fs::symlink_metadata(&e).unwrap();
         let perm = md.permissions().mode() & 0o7777;
         let entry = if md.file_type().is_symlink() {
-            ('l', 0, fs::read_link(&e).unwrap().into_os_string().into_vec())
+            (
+                'l',
+                0,
+                fs::read_link(&e).unwrap().into_os_string().into_vec(),
+            )
         } else if md.is_dir() {
             ('d', perm, Vec::new())
         } else {
@@ -63,7 +67,10 @@ fn walkdir_sorted(root: &Path) -> Vec<PathBuf> {
         let p = out[i].clone();
         i += 1;
         if fs::symlink_metadata(&p).unwrap().is_dir() {
-            let mut kids: Vec<_> = fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()).collect();
+            let mut kids: Vec<_> = fs::read_dir(&p)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
             kids.sort();
             out.extend(kids);
         }

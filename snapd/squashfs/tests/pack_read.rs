@@ -21,13 +21,23 @@ fn pack(src: &Path, out: &Path, compression: Compression) -> snap_squashfs::Pack
 fn packing_is_named_like_snap_pack_and_records_its_digest() {
     let t = tempfile::tempdir().unwrap();
     make_tree(&t.path().join("src"));
-    let packed = pack(&t.path().join("src"), &t.path().join("out"), Compression::Xz);
+    let packed = pack(
+        &t.path().join("src"),
+        &t.path().join("out"),
+        Compression::Xz,
+    );
     assert_eq!(packed.path, t.path().join("out/fixture_1.2_all.snap"));
-    assert_eq!(packed.digest.size, fs::metadata(&packed.path).unwrap().len());
+    assert_eq!(
+        packed.digest.size,
+        fs::metadata(&packed.path).unwrap().len()
+    );
     let hex = run("sha384sum", &[packed.path.to_str().unwrap()]);
     assert_eq!(hex.split_whitespace().next().unwrap(), packed.digest.sha384);
     // Nothing but the .snap is left in the target directory.
-    let names: Vec<_> = fs::read_dir(t.path().join("out")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let names: Vec<_> = fs::read_dir(t.path().join("out"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(names, vec!["fixture_1.2_all.snap"]);
 }
 
@@ -45,9 +55,17 @@ fn same_tree_packs_to_identical_bytes() {
         fs::remove_file(src2.join("share/zzz-created-first")).unwrap();
         make_tree(&src2);
         let ts = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
-        fs::File::options().write(true).open(src2.join("bin/run")).unwrap().set_modified(ts).unwrap();
+        fs::File::options()
+            .write(true)
+            .open(src2.join("bin/run"))
+            .unwrap()
+            .set_modified(ts)
+            .unwrap();
         let second = fs::read(pack(&src2, &t.path().join("b"), compression).path).unwrap();
-        assert!(first == second, "{compression:?}: packs of the same tree differ");
+        assert!(
+            first == second,
+            "{compression:?}: packs of the same tree differ"
+        );
     }
 }
 
@@ -67,7 +85,11 @@ fn reading_back_gives_the_tree() {
             continue;
         }
         seen += 1;
-        assert_eq!((entry.uid, entry.gid), (0, 0), "{entry:?} not owned by root");
+        assert_eq!(
+            (entry.uid, entry.gid),
+            (0, 0),
+            "{entry:?} not owned by root"
+        );
         let (kind, perm, content) = &expected[&entry.path];
         match &entry.kind {
             EntryKind::File { size } => {
@@ -92,9 +114,24 @@ fn reading_back_gives_the_tree() {
     // Internal symlinks are followed when reading; absolute ones are not ours to follow.
     assert_eq!(snap.read("bin/readme", 100).unwrap(), b"hello\n");
     assert!(snap.read("bin/python3", 100).is_err());
-    assert!(snap.read("share/data/big.bin", 1000).unwrap_err().to_string().contains("larger than"));
-    assert!(snap.read("share", 1000).unwrap_err().to_string().contains("not a regular file"));
-    assert!(snap.read("../etc/passwd", 1000).unwrap_err().to_string().contains("no file"));
+    assert!(
+        snap.read("share/data/big.bin", 1000)
+            .unwrap_err()
+            .to_string()
+            .contains("larger than")
+    );
+    assert!(
+        snap.read("share", 1000)
+            .unwrap_err()
+            .to_string()
+            .contains("not a regular file")
+    );
+    assert!(
+        snap.read("../etc/passwd", 1000)
+            .unwrap_err()
+            .to_string()
+            .contains("no file")
+    );
 }
 
 #[test]
@@ -105,7 +142,15 @@ fn unsquashfs_extracts_what_we_packed() {
         make_tree(&src);
         let packed = pack(&src, &t.path().join("out"), compression);
         let dest = t.path().join("x");
-        run("unsquashfs", &["-no-progress", "-d", dest.to_str().unwrap(), packed.path.to_str().unwrap()]);
+        run(
+            "unsquashfs",
+            &[
+                "-no-progress",
+                "-d",
+                dest.to_str().unwrap(),
+                packed.path.to_str().unwrap(),
+            ],
+        );
         assert_eq!(describe_tree(&dest), describe_tree(&src), "{compression:?}");
         let stat = run("unsquashfs", &["-s", packed.path.to_str().unwrap()]);
         let name = format!("{compression:?}").to_lowercase();
@@ -121,7 +166,17 @@ fn reads_a_snap_made_by_mksquashfs_with_snapds_flags() {
     let img = t.path().join("m.snap");
     run(
         "mksquashfs",
-        &[src.to_str().unwrap(), img.to_str().unwrap(), "-noappend", "-comp", "xz", "-no-xattrs", "-no-fragments", "-all-root", "-quiet"],
+        &[
+            src.to_str().unwrap(),
+            img.to_str().unwrap(),
+            "-noappend",
+            "-comp",
+            "xz",
+            "-no-xattrs",
+            "-no-fragments",
+            "-all-root",
+            "-quiet",
+        ],
     );
     let snap = SnapFile::open(&img).unwrap();
     assert_eq!(snap.snap_yaml().unwrap().version.as_deref(), Some("1.2"));

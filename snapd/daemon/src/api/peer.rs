@@ -20,7 +20,9 @@ impl Peer {
 impl Connected<IncomingStream<'_, UnixListener>> for Peer {
     fn connect_info(stream: IncomingStream<'_, UnixListener>) -> Self {
         match stream.io().peer_cred() {
-            Ok(cred) => Peer { uid: Some(cred.uid()) },
+            Ok(cred) => Peer {
+                uid: Some(cred.uid()),
+            },
             Err(_) => Peer { uid: None },
         }
     }

@@ -10,7 +10,8 @@ pub struct Reply(pub Response);
 
 impl IntoResponse for Reply {
     fn into_response(self) -> HttpResponse {
-        let status = StatusCode::from_u16(self.0.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status =
+            StatusCode::from_u16(self.0.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, axum::Json(self.0)).into_response()
     }
 }
@@ -38,7 +39,12 @@ pub fn not_found(message: impl Into<String>) -> Reply {
 }
 
 pub fn snap_not_found(name: &str) -> Reply {
-    Reply(Response::error(404, "snap not installed", Some(kinds::SNAP_NOT_FOUND), Some(json!(name))))
+    Reply(Response::error(
+        404,
+        "snap not installed",
+        Some(kinds::SNAP_NOT_FOUND),
+        Some(json!(name)),
+    ))
 }
 
 pub fn snap_not_installed(name: &str) -> Reply {
@@ -61,11 +67,21 @@ pub fn conflict(message: String, snap: &str, change_kind: &str) -> Reply {
 
 /// What snapd answers a caller who may read but not change: clients tell the user to use sudo.
 pub fn forbidden() -> Reply {
-    Reply(Response::error(403, "access denied", Some(kinds::LOGIN_REQUIRED), None))
+    Reply(Response::error(
+        403,
+        "access denied",
+        Some(kinds::LOGIN_REQUIRED),
+        None,
+    ))
 }
 
 pub fn method_not_allowed(method: &str, path: &str) -> Reply {
-    Reply(Response::error(405, format!("method {method} not allowed on {path}"), None, None))
+    Reply(Response::error(
+        405,
+        format!("method {method} not allowed on {path}"),
+        None,
+        None,
+    ))
 }
 
 pub fn internal(message: impl Into<String>) -> Reply {

@@ -83,7 +83,9 @@ pub async fn receive(upload_dir: &Path, mut multipart: Multipart) -> Result<Form
             {
                 written += chunk.len() as u64;
                 if written > MAX_UPLOAD_BYTES {
-                    return Err(bad_request(format!("the snap is larger than {MAX_UPLOAD_BYTES} bytes")));
+                    return Err(bad_request(format!(
+                        "the snap is larger than {MAX_UPLOAD_BYTES} bytes"
+                    )));
                 }
                 file.write_all(&chunk)
                     .await
@@ -106,7 +108,8 @@ pub async fn receive(upload_dir: &Path, mut multipart: Multipart) -> Result<Form
                     return Err(bad_request(format!("form field {name:?} is too long")));
                 }
             }
-            let text = String::from_utf8(value).map_err(|_| bad_request(format!("form field {name:?} is not text")))?;
+            let text = String::from_utf8(value)
+                .map_err(|_| bad_request(format!("form field {name:?} is not text")))?;
             form.fields.insert(name, text);
         }
     }
@@ -121,5 +124,9 @@ fn unique_name() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{nanos}-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{nanos}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -7,7 +7,9 @@ use snap_squashfs::{SnapFile, SquashfsError, digest_file};
 use snap_state::{ChangeConflict, ChangeId, State, StateError, TaskId, Timestamp};
 
 use super::model::{Installed, RevisionInfo, SnapState};
-use super::plan::{InstallFlags, Refusal, TaskPlan, check_install, check_remove, install_tasks, remove_tasks};
+use super::plan::{
+    InstallFlags, Refusal, TaskPlan, check_install, check_remove, install_tasks, remove_tasks,
+};
 use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
 use crate::daemon::Daemon;
 
@@ -35,13 +37,20 @@ impl From<StateError> for OpError {
 
 /// Installs the snap in the spooled file `upload` (shown to users as `shown_path`).
 /// On success the change owns the file.
-pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &InstallFlags) -> Result<(ChangeId, String), OpError> {
+pub fn install_file(
+    d: &Daemon,
+    upload: &Path,
+    shown_path: &str,
+    flags: &InstallFlags,
+) -> Result<(ChangeId, String), OpError> {
     let not_a_snap = |reason: String| OpError::NotASnap {
         path: shown_path.to_owned(),
         reason,
     };
     let file = SnapFile::open(upload).map_err(|e| not_a_snap(reason_without_path(&e)))?;
-    let snap = file.snap_yaml().map_err(|e| not_a_snap(reason_without_path(&e)))?;
+    let snap = file
+        .snap_yaml()
+        .map_err(|e| not_a_snap(reason_without_path(&e)))?;
     let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
 
     let mut st = d.store.lock();
@@ -53,7 +62,13 @@ pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &Install
     st.check_conflict(&snap.name).map_err(OpError::Conflict)?;
 
     let rev = SnapState::next_local_revision(existing.as_ref());
-    let info = RevisionInfo::from_yaml(&snap, rev, digest.size, digest.sha384, Timestamp::now().to_rfc3339());
+    let info = RevisionInfo::from_yaml(
+        &snap,
+        rev,
+        digest.size,
+        digest.sha384,
+        Timestamp::now().to_rfc3339(),
+    );
     let setup = SnapSetup {
         name: snap.name.clone(),
         revision: rev,
@@ -69,10 +84,17 @@ pub fn install_file(d: &Daemon, upload: &Path, shown_path: &str, flags: &Install
     let lane = st.new_lane();
     // As snapd: the first task carries the snap-setup, the others point at it, so the change
     // log does not repeat the snap's description in every task.
-    add_chain(&mut st, chg, lane, &install_tasks(&snap.name, shown_path, rev), |i, _| (i == 0).then(|| setup.clone()))?;
-    st.change_mut(chg)
-        .expect("just created")
-        .set("api-data", &serde_json::json!({"snap-name": snap.name, "snap-names": [snap.name]}))?;
+    add_chain(
+        &mut st,
+        chg,
+        lane,
+        &install_tasks(&snap.name, shown_path, rev),
+        |i, _| (i == 0).then(|| setup.clone()),
+    )?;
+    st.change_mut(chg).expect("just created").set(
+        "api-data",
+        &serde_json::json!({"snap-name": snap.name, "snap-names": [snap.name]}),
+    )?;
     st.commit()?;
     Ok((chg, snap.name))
 }
@@ -83,7 +105,9 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
     let mut st = d.store.lock();
     let mut states = Vec::with_capacity(names.len());
     for name in names {
-        let state = st.snap(name).ok_or_else(|| OpError::NotInstalled(name.clone()))?;
+        let state = st
+            .snap(name)
+            .ok_or_else(|| OpError::NotInstalled(name.clone()))?;
         check_remove(name, names, &*st)?;
         if let Some(conflict) = install_needing(&st, name) {
             return Err(OpError::Conflict(conflict));
@@ -91,28 +115,39 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
         states.push(state);
     }
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    st.check_conflict_many(&refs, None).map_err(OpError::Conflict)?;
+    st.check_conflict_many(&refs, None)
+        .map_err(OpError::Conflict)?;
     let summary = match names {
         [one] => format!("Remove {one:?} snap"),
-        many => format!("Remove snaps {}", many.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")),
+        many => format!(
+            "Remove snaps {}",
+            many.iter()
+                .map(|n| format!("{n:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     };
     let chg = new_change(&mut st, "remove-snap", &summary, &refs)?;
     for (name, state) in names.iter().zip(&states) {
         let lane = st.new_lane();
         let plan = remove_tasks(name, state);
         let last_rev = state.current;
-        add_chain(&mut st, chg, lane, &plan, |_, t| Some(SnapSetup {
-            name: name.clone(),
-            revision: t.revision,
-            snap_type: state.snap_type.clone(),
-            snap_path: None,
-            devmode: state.devmode,
-            classic: state.classic,
-            info: None,
-            last: t.revision == last_rev,
-        }))?;
+        add_chain(&mut st, chg, lane, &plan, |_, t| {
+            Some(SnapSetup {
+                name: name.clone(),
+                revision: t.revision,
+                snap_type: state.snap_type.clone(),
+                snap_path: None,
+                devmode: state.devmode,
+                classic: state.classic,
+                info: None,
+                last: t.revision == last_rev,
+            })
+        })?;
     }
-    st.change_mut(chg).expect("just created").set("api-data", &serde_json::json!({"snap-names": names}))?;
+    st.change_mut(chg)
+        .expect("just created")
+        .set("api-data", &serde_json::json!({"snap-names": names}))?;
     st.commit()?;
     Ok(chg)
 }
@@ -147,9 +182,16 @@ fn install_needing(st: &State, base: &str) -> Option<ChangeConflict> {
     None
 }
 
-fn new_change(st: &mut State, kind: &str, summary: &str, snaps: &[&str]) -> Result<ChangeId, StateError> {
+fn new_change(
+    st: &mut State,
+    kind: &str,
+    summary: &str,
+    snaps: &[&str],
+) -> Result<ChangeId, StateError> {
     let chg = st.new_change(kind, summary);
-    st.change_mut(chg).expect("just created").set("snap-names", snaps)?;
+    st.change_mut(chg)
+        .expect("just created")
+        .set("snap-names", snaps)?;
     Ok(chg)
 }
 
@@ -186,10 +228,14 @@ fn add_chain(
 /// user, who knows the file by the name they gave).
 fn reason_without_path(e: &SquashfsError) -> String {
     match e {
-        SquashfsError::NotSquashfs { reason, .. } => format!("not a valid squashfs image ({reason})"),
+        SquashfsError::NotSquashfs { reason, .. } => {
+            format!("not a valid squashfs image ({reason})")
+        }
         SquashfsError::NoSuchFile { inner, .. } => format!("it has no {inner}"),
         SquashfsError::InvalidSnapYaml { source, .. } => source.to_string(),
-        SquashfsError::TooLarge { inner, limit, .. } => format!("its {inner} is larger than {limit} bytes"),
+        SquashfsError::TooLarge { inner, limit, .. } => {
+            format!("its {inner} is larger than {limit} bytes")
+        }
         other => other.to_string(),
     }
 }

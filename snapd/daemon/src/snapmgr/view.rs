@@ -17,7 +17,12 @@ pub fn snap_object(dirs: &Dirs, name: &str, st: &SnapState, info: &RevisionInfo)
         install_date: Some(info.install_date.clone()),
         name: name.to_owned(),
         developer: String::new(),
-        status: if is_current && st.active { "active" } else { "installed" }.to_owned(),
+        status: if is_current && st.active {
+            "active"
+        } else {
+            "installed"
+        }
+        .to_owned(),
         snap_type: st.snap_type.clone(),
         base: info.base.clone(),
         version: info.version.clone(),
