@@ -16,7 +16,7 @@ use snap_state::{HandlerError, State, StateError, TaskContext};
 use super::conns::{
     ConnChange, ConnChanges, ConnRef, ConnState, PlugRef, SlotRef, all_conns, get_conn,
 };
-use super::repo::{ON_CLASSIC, Repo, connections_of};
+use super::repo::{ON_CLASSIC, Repo, connections_of_snap};
 use crate::snapmgr::handlers::{Env, snap_setup_of};
 use crate::snapmgr::model::get_snap;
 use crate::snapmgr::profiles;
@@ -151,8 +151,7 @@ pub fn rewrite_profiles(env: &Env, ctx: &TaskContext<'_>, snaps: &BTreeSet<Strin
             let Some(entry) = get_snap(st, name)?.filter(|e| e.active) else {
                 return Ok(None);
             };
-            let repo = Repo::load(st)?;
-            Ok(Some((entry, connections_of(st, &repo, name)?)))
+            Ok(Some((entry, connections_of_snap(st, name, None)?)))
         })?;
         if let Some((entry, conns)) = found {
             profiles::write_profiles(env, name, entry.current, entry.devmode, &conns)?;

@@ -9,7 +9,7 @@ use snap_interfaces::{Connection, PlugEnd, SYSTEM_SNAP, SlotEnd};
 use snap_state::{State, StateError};
 
 use super::conns::{ConnRef, all_conns};
-use crate::snapmgr::model::{RevisionInfo, all_snaps};
+use crate::snapmgr::model::{RevisionInfo, SNAPS_KEY};
 
 /// Whether this system confines snaps the way a classic distribution does (the daemon reports
 /// `on-classic: true`); auto-connection policy depends on it.
@@ -99,18 +99,51 @@ pub struct Repo {
     pub slots: Vec<SlotEnd>,
 }
 
+/// Just the ends of a snap's state entry: decoding only these keeps loading the repository
+/// cheap with hundreds of snaps installed (the rest of each entry is skipped, not built).
+#[derive(serde::Deserialize)]
+struct EndsOnly {
+    current: snap_core::Revision,
+    sequence: Vec<RevisionEnds>,
+}
+
+#[derive(serde::Deserialize)]
+struct RevisionEnds {
+    revision: snap_core::Revision,
+    #[serde(default)]
+    plugs: Vec<PlugEnd>,
+    #[serde(default)]
+    slots: Vec<SlotEnd>,
+}
+
 impl Repo {
     /// The current revision's plugs and slots of every installed snap, and the system slots.
     pub fn load(st: &State) -> Result<Repo, StateError> {
+        let names = st.entry_names(SNAPS_KEY)?;
+        Repo::load_snaps(st, names.iter().map(String::as_str))
+    }
+
+    /// The same, for the named snaps only (and the system slots).
+    pub fn load_snaps<'a>(
+        st: &State,
+        names: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Repo, StateError> {
         let mut repo = Repo::default();
-        for (name, snap) in all_snaps(st)? {
+        for name in names {
             // The system snap's slots are the implicit ones, whatever snap of that name holds.
             if name == SYSTEM_SNAP {
                 continue;
             }
-            if let Some(info) = snap.current_info() {
-                repo.plugs.extend(info.plugs.iter().cloned());
-                repo.slots.extend(info.slots.iter().cloned());
+            let Some(entry) = st.get_entry::<EndsOnly>(SNAPS_KEY, name)? else {
+                continue;
+            };
+            if let Some(rev) = entry
+                .sequence
+                .into_iter()
+                .find(|r| r.revision == entry.current)
+            {
+                repo.plugs.extend(rev.plugs);
+                repo.slots.extend(rev.slots);
             }
         }
         repo.slots.extend(snap_interfaces::system_slots());
@@ -150,6 +183,29 @@ impl Repo {
             slot: self.slot(&cref.slot.snap, &cref.slot.slot)?.clone(),
         })
     }
+}
+
+/// The established connections with an end on `snap`, reading only the snaps at their other
+/// ends; `replace` puts a snap's ends not in the state yet (during its install) in place.
+pub fn connections_of_snap(
+    st: &State,
+    snap: &str,
+    replace: Option<(&str, &RevisionInfo)>,
+) -> Result<Vec<Connection>, StateError> {
+    let mut involved: Vec<String> = vec![snap.to_owned()];
+    for (cref, c) in all_conns(st)? {
+        if c.is_connected() && cref.involves(snap) {
+            involved.push(cref.plug.snap.clone());
+            involved.push(cref.slot.snap.clone());
+        }
+    }
+    involved.sort();
+    involved.dedup();
+    let mut repo = Repo::load_snaps(st, involved.iter().map(String::as_str))?;
+    if let Some((name, info)) = replace {
+        repo.set_snap(name, info);
+    }
+    connections_of(st, &repo, snap)
 }
 
 /// The established connections with an end on `snap`, as the interfaces crate computes grants

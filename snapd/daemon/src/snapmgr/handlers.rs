@@ -16,7 +16,7 @@ use super::plan::check_base;
 use super::profiles;
 use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
 use crate::ifacemgr;
-use crate::ifacemgr::repo::{Repo, bad_summary, connections_of, endpoints};
+use crate::ifacemgr::repo::{bad_summary, connections_of_snap, endpoints};
 
 /// What handlers need from the daemon.
 pub struct Env {
@@ -298,11 +298,7 @@ fn setup_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
         .as_ref()
         .ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
     let snap = profiles::mounted_snap_yaml(env, &s.name, s.revision)?;
-    let conns = ctx.with_state(|st| {
-        let mut repo = Repo::load(st)?;
-        repo.set_snap(&s.name, info);
-        connections_of(st, &repo, &s.name)
-    })?;
+    let conns = ctx.with_state(|st| connections_of_snap(st, &s.name, Some((&s.name, info))))?;
     profiles::write_profiles_for(env, &snap, s.revision, s.devmode, &conns)?;
     if let Some(warning) = bad_summary(&s.name, &endpoints(&snap).bad) {
         let mut st = ctx.lock();
@@ -327,7 +323,7 @@ fn restore_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
             let Some(entry) = get_snap(st, &s.name)? else {
                 return Ok(None);
             };
-            let conns = connections_of(st, &Repo::load(st)?, &s.name)?;
+            let conns = connections_of_snap(st, &s.name, None)?;
             Ok(Some((entry, conns)))
         })?
     else {
