@@ -133,6 +133,8 @@ const HOST_BINDS: &[(&str, bool)] = &[
     ("/etc", false),
     ("/media", false),
     ("/mnt", false),
+    // The machine's logs, as snapd binds them: only log-observe's rule opens them.
+    ("/var/log", false),
 ];
 
 /// Directories of the root bound into every sandbox: (path under the root and inside the
@@ -422,6 +424,7 @@ mod tests {
             ("/etc", "/etc", false),
             ("/media", "/media", false),
             ("/mnt", "/mnt", false),
+            ("/var/log", "/var/log", false),
             ("/tmp/r/snap", "/snap", true),
             ("/tmp/r/var/snap", "/var/snap", false),
             ("/tmp/r/var/lib/snapd", "/var/lib/snapd", false),
