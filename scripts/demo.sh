@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, on a throwaway root: start the daemon, then through the CLI install the demo
-# snaps, list them, look at the change that installed them, and remove them again.
+# snaps, list them, look at the change that installed them, run an app confined and watch what
+# its sandbox refuses, disconnect and reconnect an interface, and remove everything again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -54,8 +55,18 @@ ls -l "$root/snap/hello-demo/current/"
 
 step "snap run hello-demo   (confined: the base is /, landlock, seccomp, no capabilities)"
 "$bin/snap" run hello-demo
+mkdir -p "$root/root/Documents" && echo "a document of root's" > "$root/root/Documents/hello.txt"
 step "hello-demo.snoop   (through the $root/snap/bin wrapper)"
 "$root/snap/bin/hello-demo.snoop" || true
+step "snap connections hello-demo   (home auto-connected)"
+"$bin/snap" connections hello-demo
+step "snap disconnect hello-demo:home && hello-demo.snoop"
+"$bin/snap" disconnect hello-demo:home
+"$root/snap/bin/hello-demo.snoop" 2>&1 | tail -2 || true
+step "snap connect hello-demo:home && hello-demo.snoop"
+"$bin/snap" connect hello-demo:home
+"$root/snap/bin/hello-demo.snoop" 2>&1 | tail -2 || true
+
 step "snap run --debug hello-demo   (what was enforced)"
 "$bin/snap" run --debug hello-demo
 step "Debian's own snap client talks to the same daemon: SNAP_REEXEC=0 /usr/bin/snap list"
