@@ -1,7 +1,6 @@
 //! Bytes to [`RawGadget`], with every resource the YAML layer may use capped.
 
-use serde_saphyr::options::{DuplicateKeyPolicy, MergeKeyPolicy};
-use serde_saphyr::{Budget, Options};
+use snap_core::bounded_yaml::{YamlFailure, YamlLimits, decode_bounded};
 
 use crate::error::GadgetError;
 use crate::raw::RawGadget;
@@ -18,67 +17,20 @@ pub const MAX_YAML_DEPTH: usize = 64;
 /// off long before it costs memory.
 pub const MAX_YAML_NODES: usize = 100_000;
 
-fn options() -> Options {
-    let mut budget = Budget::default();
-    budget.max_depth = MAX_YAML_DEPTH;
-    budget.max_nodes = MAX_YAML_NODES;
-    budget.max_events = 4 * MAX_YAML_NODES;
-    budget.max_aliases = 10_000;
-    budget.max_anchors = 10_000;
-    budget.max_documents = 2;
-    budget.max_total_scalar_bytes = MAX_GADGET_YAML_BYTES;
-    budget.max_merge_keys = 1_000;
-    budget.max_recorded_anchor_bytes = MAX_GADGET_YAML_BYTES;
-    budget.max_recorded_anchor_events = 4 * MAX_YAML_NODES;
-
-    let mut opts = Options::default();
-    opts.budget = Some(budget);
-    opts.alias_limits.max_total_replayed_events = MAX_YAML_NODES;
-    opts.alias_limits.max_replay_stack_depth = 16;
-    // A repeated key is refused (snapd's non-strict YAML reader keeps the last one silently;
-    // an ambiguous volume layout is not worth guessing at).
-    opts.duplicate_keys = DuplicateKeyPolicy::Error;
-    opts.legacy_octal_numbers = true;
-    opts.merge_keys = MergeKeyPolicy::Merge;
-    opts.with_snippet = false;
-    opts
-}
+const LIMITS: YamlLimits = YamlLimits {
+    max_bytes: MAX_GADGET_YAML_BYTES,
+    max_depth: MAX_YAML_DEPTH,
+    max_nodes: MAX_YAML_NODES,
+};
 
 /// Parses the document into the raw model; type errors name the key they happened at. An
 /// empty document (or one holding only comments) is an empty gadget.
 pub(crate) fn decode(bytes: &[u8]) -> Result<RawGadget, GadgetError> {
-    if bytes.len() > MAX_GADGET_YAML_BYTES {
-        return Err(GadgetError::TooLarge {
-            size: bytes.len(),
-            max: MAX_GADGET_YAML_BYTES,
-        });
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        GadgetError::parse("", format!("not UTF-8 text (at byte {})", e.valid_up_to()))
-    })?;
-    let mut typed_path = None;
-    let outcome = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
-        serde_path_to_error::deserialize::<_, Option<RawGadget>>(de).map_err(|e| {
-            typed_path = Some(clean_path(&e.path().to_string()));
-            e.into_inner()
-        })
-    });
-    let raw = outcome.map_err(|e| {
-        GadgetError::parse(typed_path.unwrap_or_default(), one_line(&e.to_string()))
+    let (raw, _) = decode_bounded::<Option<RawGadget>>(bytes, &LIMITS).map_err(|f| match f {
+        YamlFailure::TooLarge { size, max } => GadgetError::TooLarge { size, max },
+        YamlFailure::Parse { path, message } => GadgetError::parse(path, one_line(&message)),
     })?;
     Ok(raw.unwrap_or_default())
-}
-
-/// Drops the placeholders serde_path_to_error uses where it has no key to name.
-fn clean_path(path: &str) -> String {
-    let mut p = path;
-    while let Some(rest) = p.strip_suffix(".?") {
-        p = rest;
-    }
-    match p {
-        "." | "?" => String::new(),
-        other => other.to_owned(),
-    }
 }
 
 /// The message on one line, without the YAML library's advice about its own options.

@@ -298,32 +298,9 @@ pub(crate) fn content_paths(a: &Attrs, which: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `filepath.Clean`.
+/// `filepath.Clean`, as snap-core implements it for snap.yaml's checks.
 pub(crate) fn clean(path: &str) -> String {
-    if path.is_empty() {
-        return ".".into();
-    }
-    let rooted = path.starts_with('/');
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else if !rooted {
-                    parts.push("..");
-                }
-            }
-            p => parts.push(p),
-        }
-    }
-    let joined = parts.join("/");
-    match (rooted, joined.is_empty()) {
-        (true, _) => format!("/{joined}"),
-        (false, true) => ".".into(),
-        (false, false) => joined,
-    }
+    snap_core::clean_path(path)
 }
 
 fn check_files_plug(

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod attr;
+pub mod bounded_yaml;
 mod convert;
 mod duration;
 mod epoch;

@@ -1,9 +1,8 @@
 //! Bytes to [`RawSnap`], with every resource the YAML layer may use capped.
 
+use crate::bounded_yaml::{YamlFailure, YamlLimits, decode_bounded};
 use crate::error::SnapYamlError;
 use crate::raw::{RawEpoch, RawSnap};
-use serde_saphyr::options::{DuplicateKeyPolicy, MergeKeyPolicy};
-use serde_saphyr::{Budget, Options};
 
 /// Largest snap.yaml accepted. Real ones are a few KiB; the largest in snapd's own test tree is
 /// under 4 KiB. The cap bounds parse time and memory for whatever a hostile file holds.
@@ -17,52 +16,18 @@ pub const MAX_YAML_DEPTH: usize = 48;
 /// off long before it costs memory.
 pub const MAX_YAML_NODES: usize = 100_000;
 
-fn options() -> Options {
-    let mut budget = Budget::default();
-    budget.max_depth = MAX_YAML_DEPTH;
-    budget.max_nodes = MAX_YAML_NODES;
-    budget.max_events = 4 * MAX_YAML_NODES;
-    budget.max_aliases = 10_000;
-    budget.max_anchors = 10_000;
-    budget.max_documents = 2;
-    budget.max_total_scalar_bytes = MAX_SNAP_YAML_BYTES;
-    budget.max_merge_keys = 1_000;
-    budget.max_recorded_anchor_bytes = MAX_SNAP_YAML_BYTES;
-    budget.max_recorded_anchor_events = 4 * MAX_YAML_NODES;
-
-    let mut opts = Options::default();
-    opts.budget = Some(budget);
-    opts.alias_limits.max_total_replayed_events = MAX_YAML_NODES;
-    opts.alias_limits.max_replay_stack_depth = 16;
-    // snapd's YAML library refuses duplicate keys, reads 0644 as octal and expands `<<`.
-    opts.duplicate_keys = DuplicateKeyPolicy::Error;
-    opts.legacy_octal_numbers = true;
-    opts.merge_keys = MergeKeyPolicy::Merge;
-    // Plain one-line messages: the caller adds the field path.
-    opts.with_snippet = false;
-    opts
-}
+const LIMITS: YamlLimits = YamlLimits {
+    max_bytes: MAX_SNAP_YAML_BYTES,
+    max_depth: MAX_YAML_DEPTH,
+    max_nodes: MAX_YAML_NODES,
+};
 
 /// Parses the document into the raw model; type errors name the field they happened at.
 pub(crate) fn decode(bytes: &[u8]) -> Result<RawSnap, SnapYamlError> {
-    if bytes.len() > MAX_SNAP_YAML_BYTES {
-        return Err(SnapYamlError::TooLarge {
-            size: bytes.len(),
-            max: MAX_SNAP_YAML_BYTES,
-        });
-    }
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        SnapYamlError::parse("", format!("not UTF-8 text (at byte {})", e.valid_up_to()))
+    let (mut raw, text) = decode_bounded::<RawSnap>(bytes, &LIMITS).map_err(|f| match f {
+        YamlFailure::TooLarge { size, max } => SnapYamlError::TooLarge { size, max },
+        YamlFailure::Parse { path, message } => SnapYamlError::parse(path, message),
     })?;
-    let mut typed_err = None;
-    let outcome = serde_saphyr::with_deserializer_from_str_with_options(text, options(), |de| {
-        serde_path_to_error::deserialize::<_, RawSnap>(de).map_err(|e| {
-            typed_err = Some(clean_path(&e.path().to_string()));
-            e.into_inner()
-        })
-    });
-    let mut raw =
-        outcome.map_err(|e| SnapYamlError::parse(typed_err.unwrap_or_default(), e.to_string()))?;
     restore_epoch_spelling(&mut raw, text);
     Ok(raw)
 }
@@ -94,18 +59,6 @@ fn restore_epoch_spelling(raw: &mut RawSnap, text: &str) {
         .filter(|s| !s.is_empty() && !s.starts_with('*'))
     {
         *spelled = source.to_owned();
-    }
-}
-
-/// Drops the placeholders serde_path_to_error uses where it has no key to name.
-fn clean_path(path: &str) -> String {
-    let mut p = path;
-    while let Some(rest) = p.strip_suffix(".?") {
-        p = rest;
-    }
-    match p {
-        "." | "?" => String::new(),
-        other => other.to_owned(),
     }
 }
 
