@@ -35,7 +35,7 @@ fn render(s: &Snap) -> String {
         },
     );
     field("license:", s.license.as_deref().unwrap_or("unset"));
-    let mut out = out;
+    // The closure's borrow of `out` ends here.
     out.push_str("description: |\n");
     for line in s.description.lines() {
         out.push_str(&format!("  {line}\n"));

@@ -17,7 +17,7 @@ pub fn human(ts: &str, now: &str) -> String {
     {
         format!("yesterday at {hm} UTC")
     } else {
-        format!("{date}")
+        date
     }
 }
 

@@ -1,3 +1,4 @@
+#![allow(clippy::result_large_err)] // See reply.rs: a Reply is a whole envelope either way.
 use std::collections::HashMap;
 use std::sync::Arc;
 
