@@ -742,3 +742,51 @@ pub fn probe_results(stdout: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+// ---- shared fixture teardown ----
+
+/// Removes every snap a test installed, newest first (so its mounts and loop devices go),
+/// checks nothing is left mounted or attached under the root, and stops the daemon cleanly.
+pub fn remove_all_and_stop(
+    root: &TestRoot,
+    installed: &mut Vec<String>,
+    daemon: &mut Option<Daemon>,
+) {
+    while let Some(name) = installed.pop() {
+        ok(&root.snap(&["remove", &name]));
+    }
+    let (mounts, loops) = leaks(root.path());
+    assert!(
+        mounts.is_empty() && loops.is_empty(),
+        "left behind: mounts {mounts:?}, loops {loops:?}"
+    );
+    let st = daemon.take().expect("the daemon is running").stop();
+    assert!(st.success(), "snapd exited with {st}");
+}
+
+/// The same after a failure, best effort: the snaps are removed and the daemon stopped so
+/// that mounts and loop devices still go, and nothing is asserted.
+pub fn remove_all_best_effort(
+    root: &TestRoot,
+    installed: &mut Vec<String>,
+    daemon: &mut Option<Daemon>,
+) {
+    while let Some(name) = installed.pop() {
+        let _ = root.snap(&["remove", &name]);
+    }
+    if let Some(mut d) = daemon.take() {
+        let _ = d.stop();
+    }
+}
+
+/// The operation `i` of a `glib_client.py`/`glib_interfaces.py` run, which must have
+/// succeeded; its `result`.
+pub fn glib_ok<'a>(run: &'a serde_json::Value, i: usize, stderr: &str) -> &'a serde_json::Value {
+    let op = &run["ops"][i];
+    assert_eq!(
+        op["ok"], true,
+        "snapd-glib {} failed: {op:#}\nstderr: {stderr}",
+        op["op"]
+    );
+    &op["result"]
+}

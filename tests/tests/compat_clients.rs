@@ -271,17 +271,6 @@ fn debian_snap_reports_a_corrupt_file_like_snapd() {
     stop_and_check_log(&root, &mut daemon);
 }
 
-/// The operation `i` of a glib_client.py run, which must have succeeded; its `result`.
-fn glib_ok<'a>(run: &'a Value, i: usize, stderr: &str) -> &'a Value {
-    let op = &run["ops"][i];
-    assert_eq!(
-        op["ok"], true,
-        "snapd-glib {} failed: {op:#}\nstderr: {stderr}",
-        op["op"]
-    );
-    &op["result"]
-}
-
 /// GLib prints CRITICAL or WARNING lines when a reply lacks what it expects (an object where
 /// it wants one, ...), even when the call succeeds.
 fn assert_glib_quiet(stderr: &str) {

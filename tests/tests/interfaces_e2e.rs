@@ -235,16 +235,6 @@ fn glib(socket: &Path, ops: &[&str]) -> (Value, String) {
     (v, err)
 }
 
-fn glib_ok<'a>(run: &'a Value, i: usize, stderr: &str) -> &'a Value {
-    let op = &run["ops"][i];
-    assert_eq!(
-        op["ok"], true,
-        "snapd-glib {} failed: {op:#}\nstderr: {stderr}",
-        op["op"]
-    );
-    &op["result"]
-}
-
 // ----- tests -----
 
 #[test]

@@ -459,28 +459,14 @@ impl Fixture {
     /// Removes every snap (so mounts and loop devices go), checks nothing leaked, stops the
     /// daemon cleanly.
     fn finish(mut self) {
-        while let Some(name) = self.installed.pop() {
-            ok(&self.root.snap(&["remove", &name]));
-        }
-        let (mounts, loops) = leaks(self.path());
-        assert!(
-            mounts.is_empty() && loops.is_empty(),
-            "left behind: mounts {mounts:?}, loops {loops:?}"
-        );
-        let st = self.daemon.take().unwrap().stop();
-        assert!(st.success(), "snapd exited with {st}");
+        remove_all_and_stop(&self.root, &mut self.installed, &mut self.daemon);
     }
 }
 
 impl Drop for Fixture {
     fn drop(&mut self) {
         // After a failure: best effort, so that the mounts and loop devices still go.
-        while let Some(name) = self.installed.pop() {
-            let _ = self.root.snap(&["remove", &name]);
-        }
-        if let Some(mut d) = self.daemon.take() {
-            let _ = d.stop();
-        }
+        remove_all_best_effort(&self.root, &mut self.installed, &mut self.daemon);
         // The daemon's log is next to the root, not in it (its text is in a failure's message).
         let _ = fs::remove_file(&self.daemon_log_file);
     }
