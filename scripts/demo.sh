@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The main job, on a throwaway root: start the daemon, then through the CLI install the demo
 # snaps, list them, look at the change that installed them, run an app confined and watch what
-# its sandbox refuses, disconnect and reconnect an interface, and remove everything again.
+# its sandbox refuses, disconnect and reconnect an interface, configure it (its configure hook
+# refuses a bad value), watch its service, refresh it to a new version (data carried over),
+# revert it, and remove everything again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -27,6 +29,10 @@ scripts/make-base.sh "$work/core22" core22
 step snap pack core22 '&&' snap pack demo/snaps/hello
 "$bin/snap" pack "$work/core22" "$work"
 "$bin/snap" pack demo/snaps/hello "$work"
+# Version 1.1 of the demo snap, for the refresh.
+cp -a demo/snaps/hello "$work/hello-1.1"
+sed -i 's/^version: "1.0"/version: "1.1"/' "$work/hello-1.1/meta/snap.yaml"
+"$bin/snap" pack "$work/hello-1.1" "$work" >/dev/null
 
 step "snapd &   (root: $root)"
 "$bin/snapd" 2>"$work/snapd.log" &
@@ -69,6 +75,30 @@ step "snap connect hello-demo:home && hello-demo.snoop"
 
 step "snap run --debug hello-demo   (what was enforced)"
 "$bin/snap" run --debug hello-demo
+
+step "snap set hello-demo greeting='Good morning'   (checked by the snap's configure hook)"
+"$bin/snap" set hello-demo greeting='Good morning'
+"$bin/snap" get hello-demo greeting
+"$bin/snap" run hello-demo
+step "snap set hello-demo greeting='<script>'   (the configure hook refuses; nothing changes)"
+"$bin/snap" set hello-demo greeting='<script>' || true
+"$bin/snap" get hello-demo greeting
+
+step "snap services && snap logs hello-demo.ticker -n 3   (a confined service, supervised)"
+sleep 2
+"$bin/snap" services
+"$bin/snap" logs hello-demo.ticker -n 3
+
+step "snap install --dangerous hello-demo_1.1_all.snap   (a refresh: x1 stays, its data copied)"
+"$bin/snap" install --dangerous "$work/hello-demo_1.1_all.snap"
+"$bin/snap" list --all
+"$bin/snap" run hello-demo
+echo "\$SNAP_DATA/note written by 1.0's snoop, as 1.1 sees it:"
+cat "$root/var/snap/hello-demo/current/note"
+step snap revert hello-demo
+"$bin/snap" revert hello-demo
+"$bin/snap" run hello-demo
+"$bin/snap" changes
 step "Debian's own snap client talks to the same daemon: SNAP_REEXEC=0 /usr/bin/snap list"
 PATH="$PATH:$root/snap/bin" SNAP_REEXEC=0 /usr/bin/snap list
 

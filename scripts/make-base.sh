@@ -14,10 +14,12 @@ busybox=/bin/busybox
 
 mkdir -p "$dir"/meta
 # The directories the sandbox mounts host and snap paths onto must exist in the base.
-for d in bin sbin usr/bin usr/sbin usr/lib lib lib64 etc dev proc sys run tmp home root snap \
-    var/snap var/lib/snapd var/tmp var/log media mnt; do
+for d in bin sbin usr/bin usr/sbin usr/lib usr/lib/snapd lib lib64 etc dev proc sys run tmp home \
+    root snap var/snap var/lib/snapd var/tmp var/log media mnt; do
     mkdir -p "$dir/$d"
 done
+# The launcher binds its own directory on /usr/lib/snapd, with snapctl in it.
+ln -sfn ../lib/snapd/snapctl "$dir/usr/bin/snapctl"
 cat > "$dir/meta/snap.yaml" <<YAML
 name: $name
 version: "1"
@@ -52,6 +54,9 @@ libc_of() {
     ' | sort -u
 }
 for lib in $(libc_of /usr/bin/true); do copy_lib "$lib"; done
+# What programs built with Rust need besides the C library: snapctl runs in every sandbox.
+libdir=$(dirname "$(libc_of /usr/bin/true | grep '/libc\.so' | head -n1)")
+for lib in libgcc_s.so.1 libm.so.6; do copy_lib "$libdir/$lib"; done
 for bin in "$@"; do
     for lib in $(libc_of "$bin"); do copy_lib "$lib"; done
 done

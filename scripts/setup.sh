@@ -11,6 +11,23 @@ packages=(
     python3-gi       # to drive snapd-glib from tests
     busybox-static   # the shell and tools of the real base snap scripts/make-base.sh builds
     bubblewrap       # the baseline the launch benchmark compares snap run with
+    dbus-daemon      # a private message bus for the D-Bus API tests (not the system bus service)
+    libglib2.0-bin   # gdbus: the D-Bus client the API tests drive the daemon with
+    tmux             # drives the terminal settings UI in its tests (send-keys, capture-pane)
+    nginx-light      # serves static store repositories in tests (ETag, Range); each test starts
+                     # its own nginx as a child on a free loopback port, never the system service
+    dosfstools       # snap-image: mkfs.vfat for vfat structures; fsck.fat checks them in tests
+    mtools           # snap-image: fills vfat structures without mounting (mmd, mcopy); tests read back
+    e2fsprogs        # snap-image: mkfs.ext4 -d and debugfs for ext4 structures; e2fsck in tests
+    fdisk            # sfdisk --json: the image tests check partition tables with it
+    systemd          # systemd-analyze verify checks the generated service units (snapd depends on
+                     # it anyway; installing the package does not make it PID 1)
+    zstd             # snapshot-bench compares snapshots with `tar --zstd`, which runs the zstd CLI
+    qemu-system-x86  # tests/tests/qemu_boot.rs boots built images (q35, software emulation)
+    ovmf             # the EFI firmware those boots use (OVMF_CODE_4M.fd / OVMF_VARS_4M.fd)
+    grub-efi-amd64-bin  # grub's x86_64-efi modules: the boot test's gadget ships grub for EFI
+    grub-common      # grub-mkimage, which builds that grub binary
+    linux-image-amd64   # Debian's kernel (/boot/vmlinuz-*): the boot test's kernel snap
 )
 missing=()
 for p in "${packages[@]}"; do

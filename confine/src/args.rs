@@ -3,14 +3,39 @@
 //!
 //! Options come before the target; everything after the target is the app's own arguments,
 //! passed through untouched (they may even look like options). `--command=stop|reload|post-stop`
-//! is snapd's way of running a service's stop, reload and post-stop commands: recognised, and
-//! refused until the profile format carries those commands.
+//! is snapd's way of running a service's stop, reload and post-stop commands (the profile's
+//! `service-commands`).
+//!
+//! The daemon starts services with two more options: `--cgroup=DIR`, the service's cgroup v2
+//! directory, which the launcher joins before anything else so that every process of the
+//! service, whatever it forks, is in it; and `--notify-socket=PATH`, the service's sd_notify
+//! datagram socket, bound into the sandbox's `/run` and named by `NOTIFY_SOCKET`.
 
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use snap_core::naming::{validate_app_name, validate_hook_name, validate_instance_name};
 
-pub const USAGE: &str = "usage: snap-confine [--debug] SNAP.APP [ARGS...]\n       snap-confine [--debug] --hook=HOOK SNAP";
+pub const USAGE: &str = "usage: snap-confine [--debug] [--cgroup=DIR] [--notify-socket=PATH] [--command=stop|reload|post-stop] SNAP.APP [ARGS...]\n       snap-confine [--debug] --hook=HOOK SNAP";
+
+/// A service's extra command, run instead of its main command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceCommand {
+    Stop,
+    Reload,
+    PostStop,
+}
+
+impl ServiceCommand {
+    /// The key in the profile's `service-commands`, as `--command=` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceCommand::Stop => "stop",
+            ServiceCommand::Reload => "reload",
+            ServiceCommand::PostStop => "post-stop",
+        }
+    }
+}
 
 /// What to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +47,12 @@ pub struct Invocation {
     pub app: String,
     /// The user's arguments, appended to the profile's command.
     pub args: Vec<OsString>,
+    /// `--command=`: run this command of the service instead of its main one.
+    pub command: Option<ServiceCommand>,
+    /// `--cgroup=`: the cgroup v2 directory to join first.
+    pub cgroup: Option<PathBuf>,
+    /// `--notify-socket=`: the sd_notify socket to bind into the sandbox.
+    pub notify_socket: Option<PathBuf>,
 }
 
 impl Invocation {
@@ -42,6 +73,9 @@ pub enum Parsed {
 pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
     let mut debug = false;
     let mut hook: Option<String> = None;
+    let mut command: Option<ServiceCommand> = None;
+    let mut cgroup: Option<PathBuf> = None;
+    let mut notify_socket: Option<PathBuf> = None;
     let mut iter = args.into_iter();
     let target = loop {
         let Some(arg) = iter.next() else {
@@ -81,14 +115,24 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
                 hook = Some(v);
             }
             ("--command", Some(c)) => {
-                return Err(match c.as_str() {
-                    "stop" | "reload" | "post-stop" => {
-                        format!("--command={c} is not supported yet")
-                    }
-                    _ => format!("unknown command {c:?} for --command"),
+                if command.is_some() {
+                    return Err("--command given twice".into());
+                }
+                command = Some(match c.as_str() {
+                    "stop" => ServiceCommand::Stop,
+                    "reload" => ServiceCommand::Reload,
+                    "post-stop" => ServiceCommand::PostStop,
+                    _ => return Err(format!("unknown command {c:?} for --command")),
                 });
             }
             ("--command", None) => return Err("--command needs a value".into()),
+            ("--cgroup", Some(v)) if cgroup.is_none() => cgroup = Some(absolute("--cgroup", &v)?),
+            ("--notify-socket", Some(v)) if notify_socket.is_none() => {
+                notify_socket = Some(absolute("--notify-socket", &v)?)
+            }
+            ("--cgroup" | "--notify-socket", _) => {
+                return Err(format!("{name} needs one value, given once as {name}=PATH"));
+            }
             _ => return Err(format!("unknown option {s}")),
         }
     };
@@ -103,6 +147,9 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
             }
             if !rest.is_empty() {
                 return Err("hooks take no arguments".into());
+            }
+            if command.is_some() || notify_socket.is_some() {
+                return Err("--command and --notify-socket are for services, not hooks".into());
             }
             (target, format!("hook.{h}"))
         }
@@ -120,7 +167,25 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
         snap,
         app,
         args: rest,
+        command,
+        cgroup,
+        notify_socket,
     }))
+}
+
+/// A path option's value: absolute, without `.` or `..` components (the daemon passes clean
+/// paths; anything else is refused rather than resolved).
+fn absolute(option: &str, value: &str) -> Result<PathBuf, String> {
+    let clean = value.strip_prefix('/').is_some_and(|rest| {
+        rest.split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+    });
+    if !clean {
+        return Err(format!(
+            "{option} needs a clean absolute path, not {value:?}"
+        ));
+    }
+    Ok(PathBuf::from(value))
 }
 
 #[cfg(test)]
@@ -184,16 +249,51 @@ mod tests {
             &["Hello.app"],
             &["hello.app.x"],
             &["--frobnicate", "hello.app"],
-            &["--command=stop", "hello.app"],
-            &["--command=reload", "hello.app"],
-            &["--command=post-stop", "hello.app"],
             &["--command=shell", "hello.app"],
+            &["--command", "stop", "hello.app"],
+            &["--command=stop", "--command=reload", "hello.app"],
+            &["--command=stop", "--hook=install", "hello"],
+            &["--cgroup=relative/x", "hello.app"],
+            &["--cgroup=/sys/fs/cgroup/../x", "hello.app"],
+            &["--cgroup", "/sys/fs/cgroup/x", "hello.app"],
+            &["--cgroup=/a", "--cgroup=/b", "hello.app"],
+            &["--notify-socket=/run/./x", "hello.app"],
             &["--debug=1", "hello.app"],
         ] {
             assert!(p(bad).is_err(), "{bad:?} accepted");
         }
-        let e = p(&["--command=stop", "hello.app"]).unwrap_err();
-        assert!(e.contains("not supported yet"), "{e}");
+    }
+
+    #[test]
+    fn service_options() {
+        let i = run(&[
+            "--cgroup=/sys/fs/cgroup/snapd-1/snap.hello.app.service",
+            "--notify-socket=/r/run/n.sock",
+            "--command=post-stop",
+            "hello.app",
+        ]);
+        assert_eq!(i.command, Some(ServiceCommand::PostStop));
+        assert_eq!(
+            i.cgroup.as_deref(),
+            Some(std::path::Path::new(
+                "/sys/fs/cgroup/snapd-1/snap.hello.app.service"
+            ))
+        );
+        assert_eq!(
+            i.notify_socket.as_deref(),
+            Some(std::path::Path::new("/r/run/n.sock"))
+        );
+        assert_eq!(
+            run(&["--command=stop", "ab.c"]).command,
+            Some(ServiceCommand::Stop)
+        );
+        assert_eq!(
+            run(&["--command=reload", "ab.c"]).command,
+            Some(ServiceCommand::Reload)
+        );
+        let h = run(&["--cgroup=/c/x", "--hook=install", "hello"]);
+        assert_eq!(h.cgroup.as_deref(), Some(std::path::Path::new("/c/x")));
+        assert_eq!(run(&["ab.c"]).command, None);
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::env::{Env, build_argv, build_env};
 use crate::error::Error;
 use crate::exec::{Prepared, resolve_program};
 use crate::identity::Identity;
-use crate::{env, host, mounts, plan, profile, sandbox};
+use crate::{env, host, mounts, plan, profile, sandbox, service};
 
 /// `--debug` notes on stderr.
 #[derive(Clone, Copy, Debug)]
@@ -60,6 +60,14 @@ pub fn main_with_args(args: Vec<OsString>) -> i32 {
     1
 }
 
+/// `SNAP_COOKIE`, and `SNAP_CONTEXT` as older snapctl builds read it.
+fn set_cookie(env: &mut Env, cookie: Option<&str>) {
+    if let Some(c) = cookie {
+        env.set("SNAP_COOKIE", c);
+        env.set("SNAP_CONTEXT", c);
+    }
+}
+
 /// Runs the launch; returns only if it failed.
 pub fn run(inv: &Invocation) -> Error {
     match launch(inv) {
@@ -71,6 +79,11 @@ pub fn run(inv: &Invocation) -> Error {
 /// Everything up to and including seccomp; the caller then only has to `execve`.
 fn launch(inv: &Invocation) -> Result<Prepared, Error> {
     let log = Log { enabled: inv.debug };
+    // First: every process this launch starts must be born in the service's cgroup.
+    if let Some(cgroup) = &inv.cgroup {
+        service::join_cgroup(cgroup, &inv.snap)?;
+        log.note(format!("cgroup: joined {}", cgroup.display()));
+    }
     let mut note = |m: String| log.note(m);
 
     let root = Dirs::from_env().root().to_owned();
@@ -93,6 +106,15 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
 
     let id = Identity::of_caller()?;
     let cwd = std::env::current_dir().ok();
+    // Read on the host: the cookie directory is hidden in the sandbox.
+    let cookie = host::snap_cookie(&dirs, &inv.snap);
+    // An app (not a service, which the daemon tracks by its cgroup): seen as running.
+    if inv.cgroup.is_none() {
+        match host::record_running_app(&dirs, &inv.snap) {
+            Ok(f) => log.note(format!("running: recorded as {}", f.display())),
+            Err(e) => log.note(format!("running: not recorded ({e})")),
+        }
+    }
     let home_host = dirs.user_home(&id.pw_dir);
     log.note(format!(
         "root {}, uid {} gid {}, home {} (on the host: {})",
@@ -117,8 +139,9 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
             .iter()
             .map(|w| env::classic_path(w, root))
             .collect();
-        let env =
+        let mut env =
             build_env(std::env::vars_os(), &environment, &home, id.uid).map_err(Error::Env)?;
+        set_cookie(&mut env, cookie.as_deref());
         log.note("classic: no namespace, no landlock, no seccomp, capabilities unchanged");
         if root != Path::new("/") {
             log.note(format!(
@@ -126,6 +149,17 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
                 root.display()
             ));
         }
+        if let Some(sock) = &inv.notify_socket {
+            service::check_notify_socket(sock)?;
+            env.set("NOTIFY_SOCKET", sock);
+        }
+        let command = match inv.command {
+            None => command,
+            Some(_) => service::command_for(p, inv.command, &inv.target())?
+                .iter()
+                .map(|w| env::classic_path(w, root))
+                .collect(),
+        };
         return prepare(inv, &env, &command, log);
     }
 
@@ -134,6 +168,10 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
     let shm_dir = Path::new(host::SHM_DIR);
     let private_shm = host::private_shm_path(shm_dir, &inv.snap, id.uid);
     let runtime_dir = host::runtime_dir(&inv.snap, id.uid);
+    // `snapctl` lives beside the launcher.
+    let libexec_dir = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_owned));
     let mount_plan = plan::plan(
         &dirs,
         &plan::Input {
@@ -145,8 +183,14 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
             runtime_dir: &runtime_dir,
             home: id.home_str(),
             uid: id.uid,
+            libexec_dir: libexec_dir.as_deref(),
         },
     );
+    let mut mount_plan = mount_plan;
+    if let Some(sock) = &inv.notify_socket {
+        service::check_notify_socket(sock)?;
+        service::add_notify_socket(&mut mount_plan, sock);
+    }
     host::create_bind_sources(&mount_plan, &mut note)?;
     host::create_user_dirs(&p.user_dirs, &home_host, id.uid, &mut note)?;
     drop(host::prepare_private_tmp(&dirs, &inv.snap, id.uid)?);
@@ -171,7 +215,12 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
     drop((private_tmp, private_shm));
 
     let home = id.home_str();
-    let env = build_env(std::env::vars_os(), &p.environment, home, id.uid).map_err(Error::Env)?;
+    let mut env =
+        build_env(std::env::vars_os(), &p.environment, home, id.uid).map_err(Error::Env)?;
+    set_cookie(&mut env, cookie.as_deref());
+    if inv.notify_socket.is_some() {
+        env.set("NOTIFY_SOCKET", service::NOTIFY_TARGET);
+    }
     match cwd.filter(|d| std::env::set_current_dir(d).is_ok()) {
         Some(d) => log.note(format!("cwd: {}", d.display())),
         None => log.note("cwd: / (the caller's directory is not in the sandbox)"),
@@ -236,7 +285,8 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
             )
         }
     ));
-    let prepared = prepare(inv, &env, p.command.as_slice(), log)?;
+    let command = service::command_for(p, inv.command, &inv.target())?;
+    let prepared = prepare(inv, &env, command, log)?;
     log.note(format!(
         "seccomp: {} instructions from {}, default action {:?} ({:?})",
         loaded.program.len(),

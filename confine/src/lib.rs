@@ -47,6 +47,7 @@ pub mod mounts;
 pub mod plan;
 pub mod profile;
 pub mod sandbox;
+pub mod service;
 
 pub use error::Error;
 pub use launch::main_with_args;

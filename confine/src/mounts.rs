@@ -476,14 +476,15 @@ impl<'a> Builder<'a> {
         let mut bound = Vec::new();
         let mut absent = Vec::new();
         for e in entries {
-            let src = match rustix::fs::open(&e.path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
+            let source = e.source.as_deref().unwrap_or(Path::new(&e.path));
+            let src = match rustix::fs::open(source, OFlags::PATH | OFlags::CLOEXEC, Mode::empty())
             {
                 Ok(fd) => fd,
                 Err(Errno::NOENT) => {
                     absent.push(e.path.as_str());
                     continue;
                 }
-                Err(err) => return Err(Error::path("open", &e.path, err.into())),
+                Err(err) => return Err(Error::path("open", source, err.into())),
             };
             let is_dir = file_type(&src)
                 .map_err(|err| Error::path("stat", &e.path, err.into()))?

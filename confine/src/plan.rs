@@ -46,7 +46,7 @@ pub const MASKED_FILES: &[&str] = &[
 ];
 
 /// Host directories hidden from every app (when present).
-pub const MASKED_DIRS: &[&str] = &["/etc/sudoers.d"];
+pub const MASKED_DIRS: &[&str] = &["/etc/sudoers.d", "/var/lib/snapd/cookie"];
 
 /// The directory whose `ssh_host_*_key` files (the private host keys) are hidden too.
 pub const SSH_DIR: &str = "/etc/ssh";
@@ -76,7 +76,14 @@ pub struct RunEntry {
     pub path: String,
     /// Bound read-write (the rule grants writing); read-only otherwise.
     pub writable: bool,
+    /// Where it comes from on the machine when that is not `path` itself (the root's own
+    /// sockets, which live under the root rather than in the machine's `/run`).
+    pub source: Option<PathBuf>,
 }
+
+/// The daemon's socket for snaps (`snapctl`), at the same place in every sandbox; the
+/// daemon tells callers apart by their cookie, never by this path.
+pub const SNAP_SOCKET: &str = "/run/snapd-snap.socket";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -147,6 +154,11 @@ const ROOT_BINDS: &[(&str, bool, u32)] = &[
     ("root", false, 0o700),
 ];
 
+/// Where the launcher's own directory (with `snapctl` beside it) appears in every sandbox, as
+/// snapd binds its libexec directory: bases carry the empty directory and `/usr/bin/snapctl`
+/// pointing into it.
+pub const LIBEXEC_IN_SANDBOX: &str = "/usr/lib/snapd";
+
 /// Paths the launcher mounts itself (read-write where the app may write): rules under them
 /// need no tree re-bound. `/run` is rebuilt by [`Step::Run`].
 const OWN_MOUNTS: &[&str] = &["/tmp", "/dev/shm", "/dev/pts", "/run"];
@@ -170,6 +182,8 @@ pub struct Input<'a> {
     /// What `$HOME` and `$UID` stand for.
     pub home: &'a str,
     pub uid: u32,
+    /// The directory holding the launcher and `snapctl` on the machine.
+    pub libexec_dir: Option<&'a Path>,
 }
 
 /// The plan under `dirs` for `input`.
@@ -192,6 +206,15 @@ pub fn plan(dirs: &Dirs, input: &Input) -> MountPlan {
             target: format!("/{rel}"),
             required,
             create_source: Some(mode),
+        }));
+    }
+    if let Some(dir) = input.libexec_dir {
+        trees.push(LIBEXEC_IN_SANDBOX.to_owned());
+        steps.push(Step::Bind(Bind {
+            source: dir.to_owned(),
+            target: LIBEXEC_IN_SANDBOX.to_owned(),
+            required: false,
+            create_source: None,
         }));
     }
     steps.push(Step::Mask {
@@ -229,9 +252,16 @@ pub fn plan(dirs: &Dirs, input: &Input) -> MountPlan {
     steps.push(Step::PrivateTmp {
         source: input.private_tmp.to_owned(),
     });
-    steps.push(Step::Run {
-        entries: run_entries(input.rules, input.home, input.uid, input.runtime_dir),
-    });
+    let mut run = run_entries(input.rules, input.home, input.uid, input.runtime_dir);
+    if !run.iter().any(|e| is_under(SNAP_SOCKET, &e.path)) {
+        run.push(RunEntry {
+            path: SNAP_SOCKET.to_owned(),
+            writable: true,
+            source: Some(dirs.snap_socket()),
+        });
+        run.sort_by(|a, b| a.path.cmp(&b.path));
+    }
+    steps.push(Step::Run { entries: run });
     for (source, target, read_only) in extra {
         steps.push(Step::Extra {
             source,
@@ -307,6 +337,7 @@ pub fn run_entries(rules: &[PathRule], home: &str, uid: u32, runtime_dir: &str) 
             is_under(&path, "/run").then(|| RunEntry {
                 path,
                 writable: grants_writing(r.access),
+                source: None,
             })
         })
         .collect();
@@ -314,6 +345,7 @@ pub fn run_entries(rules: &[PathRule], home: &str, uid: u32, runtime_dir: &str) 
         entries.push(RunEntry {
             path: runtime_dir.to_owned(),
             writable: true,
+            source: None,
         });
     }
     entries.sort_by(|a, b| a.path.cmp(&b.path).then(b.writable.cmp(&a.writable)));
@@ -401,6 +433,7 @@ mod tests {
                 runtime_dir: "/run/user/0/snap.hello",
                 home: "/root",
                 uid: 0,
+                libexec_dir: Some(Path::new("/usr/libexec/snapd")),
             },
         );
         assert_eq!(p.base_link, Path::new("/tmp/r/snap/core24/current"));
@@ -430,6 +463,7 @@ mod tests {
             ("/tmp/r/var/lib/snapd", "/var/lib/snapd", false),
             ("/tmp/r/home", "/home", false),
             ("/tmp/r/root", "/root", false),
+            ("/usr/libexec/snapd", "/usr/lib/snapd", false),
         ]
         .iter()
         .map(|(a, b, c)| (a.to_string(), b.to_string(), *c))
@@ -464,10 +498,19 @@ mod tests {
         assert_eq!(
             rest[5],
             Step::Run {
-                entries: vec![RunEntry {
-                    path: "/run/user/0/snap.hello".into(),
-                    writable: true
-                }]
+                entries: vec![
+                    // The daemon's socket for snaps comes from the root, not the machine.
+                    RunEntry {
+                        path: "/run/snapd-snap.socket".into(),
+                        writable: true,
+                        source: Some("/tmp/r/run/snapd-snap.socket".into()),
+                    },
+                    RunEntry {
+                        path: "/run/user/0/snap.hello".into(),
+                        writable: true,
+                        source: None,
+                    },
+                ]
             }
         );
         assert_eq!(
@@ -571,7 +614,8 @@ mod tests {
             run_entries(&[], "/root", 0, "/run/user/0/snap.a"),
             [RunEntry {
                 path: "/run/user/0/snap.a".into(),
-                writable: true
+                writable: true,
+                source: None,
             }]
         );
     }

@@ -669,5 +669,10 @@ fn refuses_to_run_without_a_sound_profile() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not supported yet"));
+    // Parsed, then refused like any launch without a sound profile.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("error: cannot run hello.app: "),
+        "{stderr}"
+    );
 }

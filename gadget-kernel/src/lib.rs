@@ -1,19 +1,29 @@
 //! gadget.yaml: the model, snapd's validation rules and the computed volume layout, as pure
-//! logic (no I/O).
+//! logic (no I/O); and disk images built from them ([`image`]).
 //!
 //! [`parse_gadget_yaml`] reads a `meta/gadget.yaml` the way an image builder does (snapd's
 //! `InfoFromGadgetYaml` and `Validate` without a model, plus ubuntu-image's own checks);
 //! [`parse_gadget_yaml_with`] takes the model into account as snapd does on a device.
 //! [`layout`] places the structures of a volume. The rules as implemented, and where they
 //! differ from snapd, are in `spec/gadget-yaml.md`.
+//!
+//! [`image`] builds disk images from a gadget, kernel, base and app snaps (the `snap-image`
+//! binary; `spec/image-model.md`): a pure plan, then the writer, which runs the filesystem
+//! tools.
+//!
+//! [`kernel`] checks the layout of kernel snaps; [`boot`] holds try-boot of kernel refreshes
+//! (where kernels are extracted, the grub.cfg, the pure state machine; `spec/boot.md`).
 #![forbid(unsafe_code)]
 
+pub mod boot;
 mod convert;
 mod defaults;
 mod edition;
 mod error;
 mod finalize;
+pub mod image;
 mod implicit;
+pub mod kernel;
 pub mod kcmdline;
 mod layout;
 mod model;

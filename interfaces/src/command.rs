@@ -54,6 +54,35 @@ pub(crate) fn app_command(snap: &str, mount: &str, app: &App) -> Result<Vec<Stri
     Ok(argv)
 }
 
+/// A service's `stop-command`, `reload-command` and `post-stop-command`, built like its
+/// command (the command-chain first, as snap-exec does for `--command=...`), keyed `stop`,
+/// `reload` and `post-stop` as the launcher's `--command=` names them.
+pub(crate) fn service_commands(
+    mount: &str,
+    app: &App,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ProfileError> {
+    let owner = format!("apps.{}", app.name);
+    let mut out = std::collections::BTreeMap::new();
+    for (key, field, command) in [
+        ("stop", "stop-command", &app.stop_command),
+        ("reload", "reload-command", &app.reload_command),
+        ("post-stop", "post-stop-command", &app.post_stop_command),
+    ] {
+        let Some(command) = command.as_deref() else {
+            continue;
+        };
+        let mut words = command.split(' ').filter(|w| !w.is_empty());
+        let Some(exe) = words.next() else {
+            continue;
+        };
+        let mut argv = chain(&owner, mount, &app.command_chain)?;
+        argv.push(in_snap(mount, &format!("{owner}.{field}"), exe)?);
+        argv.extend(words.map(str::to_owned));
+        out.insert(key.to_owned(), argv);
+    }
+    Ok(out)
+}
+
 /// The command-chain, then `$SNAP/meta/hooks/NAME`.
 pub(crate) fn hook_command(mount: &str, hook: &Hook) -> Result<Vec<String>, ProfileError> {
     let mut argv = chain(&format!("hooks.{}", hook.name), mount, &hook.command_chain)?;
@@ -84,5 +113,23 @@ mod tests {
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn service_commands_follow_the_chain() {
+        let snap = snap_core::parse_snap_yaml(
+            b"name: sv\nversion: '1'\napps:\n  d:\n    command: bin/d\n    daemon: simple\n    command-chain: [bin/chain]\n    stop-command: bin/stop --now\n    post-stop-command: $SNAP/bin/post\n",
+        )
+        .unwrap();
+        let cmds = service_commands("/snap/sv/x1", &snap.apps["d"]).unwrap();
+        assert_eq!(
+            cmds["stop"],
+            ["/snap/sv/x1/bin/chain", "/snap/sv/x1/bin/stop", "--now"]
+        );
+        assert_eq!(
+            cmds["post-stop"],
+            ["/snap/sv/x1/bin/chain", "/snap/sv/x1/bin/post"]
+        );
+        assert!(!cmds.contains_key("reload"));
     }
 }

@@ -4,7 +4,7 @@ use snap_core::{Confinement, Revision, SnapYaml};
 
 use crate::ProfileError;
 use crate::arch::Arch;
-use crate::command::{app_command, hook_command};
+use crate::command::{app_command, hook_command, service_commands};
 use crate::environment::{AppVars, Target, base_environment};
 use crate::grants::Grants;
 use crate::profile::{PROFILE_FORMAT, Profile, SandboxMode};
@@ -50,14 +50,16 @@ pub fn app_profile_with(
     };
     let target = target(snap, &revision, options, Some(vars))?;
     let command = app_command(&snap.name, &target.mount_dir(), info)?;
-    build(
+    let mut profile = build(
         snap,
         &target,
         app.to_owned(),
         command,
         &info.environment,
         options,
-    )
+    )?;
+    profile.service_commands = service_commands(&target.mount_dir(), info)?;
+    Ok(profile)
 }
 
 pub fn hook_profile_with(
@@ -177,6 +179,7 @@ fn build(
         landlock: template::landlock_policy(target, mode, &grants),
         seccomp,
         capabilities,
+        service_commands: Default::default(),
     })
 }
 

@@ -47,6 +47,11 @@ pub struct Profile {
     /// Capabilities the app keeps (normally none; every other one is dropped).
     #[serde(default)]
     pub capabilities: Vec<String>,
+    /// For services: the argument vectors of `stop`, `reload` and `post-stop` (the
+    /// `stop-command`, `reload-command` and `post-stop-command`, command-chain first), which
+    /// the launcher runs instead of [`Profile::command`] for `--command=NAME`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub service_commands: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// How strictly the app is confined.
@@ -372,6 +377,7 @@ mod tests {
                 ..SeccompPolicy::default()
             },
             capabilities: vec![],
+            service_commands: Default::default(),
         };
         let before = p.clone();
         p.make_devmode();

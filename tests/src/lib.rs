@@ -5,6 +5,11 @@
 //! (`scripts/test.sh` builds them first).
 #![forbid(unsafe_code)]
 
+pub mod nginx;
+pub mod qemu;
+pub mod real_base;
+pub mod store_fixture;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -213,6 +218,10 @@ pub fn app_snap(out_dir: &Path, name: &str, version: &str, base: &str) -> PathBu
 /// Every entry under `root` (without following symlinks or crossing into mounts), as
 /// comparable data: relative path → (type, mode, owner, content or link target). History
 /// independence is checked by comparing two of these.
+///
+/// `var/lib/snapd/snapshots` of a test root is always left out: the automatic snapshot that
+/// `snap remove` keeps of an app's data is the one intended exception to history independence
+/// (`spec/snapshots.md`); `tests/tests/snapshots_daemon.rs` checks it.
 pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
     let mut out = BTreeMap::new();
     let root_dev = fs::symlink_metadata(root).unwrap().dev();
@@ -225,7 +234,9 @@ pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
         entries.sort();
         for p in entries {
             let rel = p.strip_prefix(root).unwrap().to_owned();
-            if skip.iter().any(|s| rel == Path::new(s)) {
+            if skip.iter().any(|s| rel == Path::new(s))
+                || rel == Path::new("var/lib/snapd/snapshots")
+            {
                 continue;
             }
             let md = fs::symlink_metadata(&p).unwrap();
@@ -236,6 +247,15 @@ pub fn tree(root: &Path, skip: &[&str]) -> BTreeMap<PathBuf, String> {
                     stack.push(p.clone());
                 }
                 format!("dir {:o} {}:{}", md.mode() & 0o7777, md.uid(), md.gid())
+            } else if !md.is_file() {
+                // Sockets and fifos: what they are, not what reading them would do.
+                format!(
+                    "special {:o} {:o} {}:{}",
+                    md.mode() & 0o170000,
+                    md.mode() & 0o7777,
+                    md.uid(),
+                    md.gid()
+                )
             } else {
                 let content = fs::read(&p).unwrap();
                 format!(

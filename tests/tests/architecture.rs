@@ -15,6 +15,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         "snapd-api",
         "snap-interfaces",
         "gadget-kernel",
+        "snap-store",
+        "snap-snapshots",
     ];
     [
         ("snap-core", vec![]),
@@ -22,6 +24,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("snap-state", vec![]),
         ("snap-sys", vec![]),
         ("snapd-api", vec!["snap-core"]),
+        ("snap-store", vec!["snap-core", "snap-squashfs"]),
+        ("snap-snapshots", vec!["snap-core"]),
         ("snapd", all_but_confine.to_vec()),
         ("snap-cli", vec!["snap-core", "snap-squashfs", "snapd-api"]),
         (
@@ -29,6 +33,8 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
             vec!["snap-core", "snap-sys", "snap-interfaces"],
         ),
         ("snap-interfaces", vec!["snap-core"]),
+        // The settings UI talks to the daemon over D-Bus only.
+        ("snap-settings", vec![]),
         (
             "gadget-kernel",
             vec!["snap-core", "snap-squashfs", "snap-sys"],

@@ -496,6 +496,10 @@ const INSTALL_DONE: &[(&str, &str)] = &[
     ("setup-profiles", "Done"),
     ("link-snap", "Done"),
     ("auto-connect", "Done"),
+    ("run-hook", "Done"),
+    ("start-snap-services", "Done"),
+    ("run-hook", "Done"),
+    ("run-hook", "Done"),
 ];
 
 fn install_args(fx: &Fixture) -> Vec<String> {
@@ -550,7 +554,10 @@ fn crash_during_remove(point: &str, reboot: bool) {
     assert_eq!(
         task_statuses(&chg),
         statuses(&[
+            ("stop-snap-services", "Done"),
+            ("run-hook", "Done"),
             ("auto-disconnect", "Done"),
+            ("save-snapshot", "Done"),
             ("unlink-snap", "Done"),
             ("remove-profiles", "Done"),
             ("clear-snap", "Done"),
@@ -595,6 +602,10 @@ fn crash_during_undo(point: &str, reboot: bool) {
             ("setup-profiles", "Undone"),
             ("link-snap", "Error"),
             ("auto-connect", "Hold"),
+            ("run-hook", "Hold"),
+            ("start-snap-services", "Hold"),
+            ("run-hook", "Hold"),
+            ("run-hook", "Hold"),
         ])
     );
     let uploads = fs::read_dir(fx.path().join("var/lib/snapd/uploads"))
@@ -634,7 +645,11 @@ fn crash_during_remove_undo(point: &str, reboot: bool) {
     assert_eq!(
         task_statuses(&chg),
         statuses(&[
+            ("stop-snap-services", "Undone"),
+            // A hook cannot be undone: it stays Done, as in snapd.
+            ("run-hook", "Done"),
             ("auto-disconnect", "Undone"),
+            ("save-snapshot", "Undone"),
             ("unlink-snap", "Undone"),
             ("remove-profiles", "Undone"),
             ("clear-snap", "Error"),
@@ -762,11 +777,19 @@ crash_cases! { crash_during_install:
     setup_profiles_redone => "setup-profiles:Doing>Done",
     link_snap_redone => "link-snap:Doing>Done",
     auto_connect_redone => "auto-connect:Doing>Done",
+    run_hook_doing => "run-hook:Doing",
+    run_hook_done => "run-hook:Done",
+    run_hook_redone => "run-hook:Doing>Done",
 }
 
 crash_cases! { crash_during_remove:
+    run_hook_doing => "run-hook:Doing",
+    run_hook_done => "run-hook:Done",
+    run_hook_redone => "run-hook:Doing>Done",
     auto_disconnect_doing => "auto-disconnect:Doing",
     auto_disconnect_done => "auto-disconnect:Done",
+    save_snapshot_doing => "save-snapshot:Doing",
+    save_snapshot_done => "save-snapshot:Done",
     unlink_snap_doing => "unlink-snap:Doing",
     unlink_snap_done => "unlink-snap:Done",
     remove_profiles_doing => "remove-profiles:Doing",
@@ -776,6 +799,7 @@ crash_cases! { crash_during_remove:
     discard_snap_doing => "discard-snap:Doing",
     discard_snap_done => "discard-snap:Done",
     auto_disconnect_redone => "auto-disconnect:Doing>Done",
+    save_snapshot_redone => "save-snapshot:Doing>Done",
     unlink_snap_redone => "unlink-snap:Doing>Done",
     remove_profiles_redone => "remove-profiles:Doing>Done",
     clear_snap_redone => "clear-snap:Doing>Done",
@@ -789,6 +813,9 @@ crash_cases! { crash_during_remove_undo:
     unlink_snap_undoing => "unlink-snap:Undoing",
     unlink_snap_undone => "unlink-snap:Undone",
     unlink_snap_reundone => "unlink-snap:Undoing>Undone",
+    save_snapshot_undoing => "save-snapshot:Undoing",
+    save_snapshot_undone => "save-snapshot:Undone",
+    save_snapshot_reundone => "save-snapshot:Undoing>Undone",
     auto_disconnect_undoing => "auto-disconnect:Undoing",
     auto_disconnect_undone => "auto-disconnect:Undone",
     auto_disconnect_reundone => "auto-disconnect:Undoing>Undone",
@@ -1059,7 +1086,11 @@ fn remove_failing_after_clear_snap_rolls_back_to_a_working_app() {
     assert_eq!(
         task_statuses(&chg),
         statuses(&[
+            ("stop-snap-services", "Undone"),
+            // A hook cannot be undone: it stays Done, as in snapd.
+            ("run-hook", "Done"),
             ("auto-disconnect", "Undone"),
+            ("save-snapshot", "Undone"),
             ("unlink-snap", "Undone"),
             ("remove-profiles", "Undone"),
             ("clear-snap", "Done"),

@@ -345,7 +345,8 @@ fn network_auto_connects_camera_is_connected_by_hand_and_profiles_follow() {
     let fx = Fixture::new();
     fx.install_app();
 
-    // The install's change ends with auto-connect, which connected network only.
+    // The install's change connects automatically after linking (hooks and services follow),
+    // and auto-connect connected network only.
     let changes = all_changes(&fx.root);
     let install = changes.last().unwrap();
     let kinds: Vec<&str> = install["tasks"]
@@ -354,7 +355,8 @@ fn network_auto_connects_camera_is_connected_by_hand_and_profiles_follow() {
         .iter()
         .map(|t| t["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds.last(), Some(&"auto-connect"), "{install:#}");
+    let link = kinds.iter().position(|k| *k == "link-snap").expect("link-snap");
+    assert_eq!(kinds.get(link + 1), Some(&"auto-connect"), "{install:#}");
     assert_eq!(
         fx.established(),
         [conn("network", "cam:network", "snapd:network", false)]
@@ -727,7 +729,18 @@ fn a_connection_the_user_took_down_is_not_made_again() {
     assert_eq!(ok(&fx.snap(&["remove", "other"])), "other removed\n");
     assert_eq!(fx.undesired(), []);
     let remove = all_changes(&fx.root).last().cloned().unwrap();
-    assert_eq!(remove["tasks"][0]["kind"], "auto-disconnect", "{remove:#}");
+    // Services stop and the remove hook runs first; then the connections go.
+    let kinds: Vec<&str> = remove["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds[..3],
+        ["stop-snap-services", "run-hook", "auto-disconnect"],
+        "{remove:#}"
+    );
     ok(&fx.snap(&["install", "--dangerous", other.to_str().unwrap()]));
     assert!(
         fx.established()

@@ -8,8 +8,10 @@
 mod client;
 mod envelope;
 pub mod kinds;
+mod services;
 mod types;
 
 pub use client::{Client, ClientError, MultipartFile};
 pub use envelope::{ErrorResult, Maintenance, Response, ResponseType, status_text};
+pub use services::*;
 pub use types::*;

@@ -62,6 +62,21 @@ pub struct Snap {
     pub mounted_from: Option<String>,
     #[serde(default)]
     pub contact: String,
+    /// What the snap last reported with `snapctl set-health`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<SnapHealth>,
+}
+
+/// snapd's health object: `status` is okay, waiting, blocked, error or unknown.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct SnapHealth {
+    pub revision: String,
+    pub timestamp: String,
+    pub status: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
 }
 
 /// An app of a snap, as listed in [`Snap::apps`] and by `/v2/apps`.

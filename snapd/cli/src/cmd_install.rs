@@ -1,6 +1,6 @@
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use snapd_api::{Client, MultipartFile, Snap, kinds};
 
@@ -9,7 +9,8 @@ use crate::wait::wait_change;
 /// The install command installs the named snaps on the system.
 ///
 /// A snap file given by path (containing a slash or ending in .snap) is uploaded to the daemon
-/// and installed from it; it is not signed by a store, so --dangerous is required.
+/// and installed from it; it is not signed by a store, so --dangerous is required. A name is
+/// installed from the store the daemon is configured with, from --channel (stable by default).
 #[derive(Args)]
 pub struct InstallArgs {
     /// Install the given snap file even if there are no pre-acknowledged signatures for it,
@@ -25,6 +26,21 @@ pub struct InstallArgs {
     /// Do not wait for the operation to finish but just print the change id
     #[arg(long)]
     no_wait: bool,
+    /// Use this channel instead of stable
+    #[arg(long, value_name = "channel")]
+    channel: Option<String>,
+    /// Install from the edge channel
+    #[arg(long, conflicts_with_all = ["channel", "beta", "candidate", "stable"])]
+    edge: bool,
+    /// Install from the beta channel
+    #[arg(long, conflicts_with_all = ["channel", "candidate", "stable"])]
+    beta: bool,
+    /// Install from the candidate channel
+    #[arg(long, conflicts_with_all = ["channel", "stable"])]
+    candidate: bool,
+    /// Install from the stable channel
+    #[arg(long, conflicts_with = "channel")]
+    stable: bool,
     /// Snap files to install
     #[arg(value_name = "snap", required = true)]
     snaps: Vec<PathBuf>,
@@ -33,14 +49,36 @@ pub struct InstallArgs {
 pub async fn run(client: &Client, args: InstallArgs) -> anyhow::Result<()> {
     for path in &args.snaps {
         if !is_local_file(path) {
-            bail!(
-                "cannot install {:?}: installing from a store is not available yet; give the path of a .snap file",
-                path.display().to_string()
-            );
+            crate::cmd_find::install_from_store(
+                client,
+                &path.to_string_lossy(),
+                &crate::cmd_find::StoreInstallOptions {
+                    channel: channel_of(&args),
+                    devmode: args.devmode,
+                    classic: args.classic,
+                    no_wait: args.no_wait,
+                },
+            )
+            .await?;
+            continue;
         }
         install_file(client, &args, path).await?;
     }
     Ok(())
+}
+
+/// `--channel`, or the risk given as its own flag (`--beta`).
+fn channel_of(args: &InstallArgs) -> Option<String> {
+    let risk = [
+        (args.edge, "edge"),
+        (args.beta, "beta"),
+        (args.candidate, "candidate"),
+        (args.stable, "stable"),
+    ]
+    .into_iter()
+    .find(|(set, _)| *set)
+    .map(|(_, r)| r.to_owned());
+    args.channel.clone().or(risk)
 }
 
 fn is_local_file(p: &std::path::Path) -> bool {

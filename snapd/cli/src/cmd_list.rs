@@ -89,6 +89,10 @@ pub fn notes(s: &Snap) -> String {
     if s.jailmode {
         n.push("jailmode");
     }
+    // A snap that reported itself unwell says so here too.
+    if let Some(h) = s.health.as_ref().filter(|h| h.status != "okay") {
+        n.push(h.status.as_str());
+    }
     if n.is_empty() {
         "-".into()
     } else {

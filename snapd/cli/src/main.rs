@@ -3,13 +3,19 @@
 #![forbid(unsafe_code)]
 
 mod cmd_changes;
+mod cmd_config;
+mod cmd_find;
 mod cmd_info;
 mod cmd_install;
 mod cmd_interfaces;
 mod cmd_list;
 mod cmd_pack;
+mod cmd_refresh;
 mod cmd_remove;
+mod cmd_revert;
 mod cmd_run;
+mod cmd_services;
+mod cmd_snapshots;
 mod cmd_version;
 mod cmd_warnings;
 mod table;
@@ -39,10 +45,18 @@ enum Command {
     Install(cmd_install::InstallArgs),
     /// Remove snaps from the system
     Remove(cmd_remove::RemoveArgs),
+    /// Revert the given snap to the previous state
+    Revert(cmd_revert::RevertArgs),
+    /// Refresh snaps from the store, or hold and unhold their automatic refreshes
+    Refresh(cmd_refresh::RefreshArgs),
+    /// Switch the channel a snap tracks
+    Switch(cmd_refresh::SwitchArgs),
     /// List installed snaps
     List(cmd_list::ListArgs),
     /// Show detailed information about snaps
     Info(cmd_info::InfoArgs),
+    /// Find packages to install
+    Find(cmd_find::FindArgs),
     /// List system changes
     Changes(cmd_changes::ChangesArgs),
     /// List a change's tasks
@@ -61,10 +75,40 @@ enum Command {
     Disconnect(cmd_interfaces::DisconnectArgs),
     /// List warnings
     Warnings(cmd_warnings::WarningsArgs),
+    /// Print configuration options
+    Get(cmd_config::GetArgs),
+    /// Change configuration options
+    Set(cmd_config::SetArgs),
+    /// Remove configuration options
+    Unset(cmd_config::UnsetArgs),
+    /// Query the status of services
+    Services(cmd_services::ServicesArgs),
+    /// Start services
+    Start(cmd_services::StartArgs),
+    /// Stop services
+    Stop(cmd_services::StopArgs),
+    /// Restart services
+    Restart(cmd_services::RestartArgs),
+    /// Retrieve logs for services
+    Logs(cmd_services::LogsArgs),
     /// Run the given snap command
     Run(cmd_run::RunArgs),
     /// Pack the given directory as a snap
     Pack(cmd_pack::PackArgs),
+    /// Save a snapshot of the current data of snaps
+    Save(cmd_snapshots::SaveArgs),
+    /// List the snapshots
+    Saved(cmd_snapshots::SavedArgs),
+    /// Check a snapshot
+    CheckSnapshot(cmd_snapshots::CheckArgs),
+    /// Restore a snapshot
+    Restore(cmd_snapshots::RestoreArgs),
+    /// Delete a snapshot
+    Forget(cmd_snapshots::ForgetArgs),
+    /// Export a snapshot set into a file
+    ExportSnapshot(cmd_snapshots::ExportArgs),
+    /// Import a snapshot set from a file
+    ImportSnapshot(cmd_snapshots::ImportArgs),
     /// Show version details
     Version,
 }
@@ -101,8 +145,12 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Install(a) => cmd_install::run(&client, a).await,
             Command::Remove(a) => cmd_remove::run(&client, a).await,
+            Command::Revert(a) => cmd_revert::run(&client, a).await,
+            Command::Refresh(a) => cmd_refresh::refresh(&client, a).await,
+            Command::Switch(a) => cmd_refresh::switch(&client, a).await,
             Command::List(a) => cmd_list::run(&client, a).await,
             Command::Info(a) => cmd_info::run(&client, a).await,
+            Command::Find(a) => cmd_find::find(&client, a).await,
             Command::Changes(a) => cmd_changes::changes(&client, a).await,
             Command::Tasks(a) | Command::Change(a) => cmd_changes::tasks(&client, a).await,
             Command::Abort(a) => cmd_changes::abort(&client, a).await,
@@ -111,7 +159,22 @@ fn main() -> ExitCode {
             Command::Connect(a) => cmd_interfaces::connect(&client, a).await,
             Command::Disconnect(a) => cmd_interfaces::disconnect(&client, a).await,
             Command::Warnings(a) => cmd_warnings::run(&client, a).await,
+            Command::Get(a) => cmd_config::get(&client, a).await,
+            Command::Set(a) => cmd_config::set(&client, a).await,
+            Command::Unset(a) => cmd_config::unset(&client, a).await,
+            Command::Services(a) => cmd_services::services(&client, a).await,
+            Command::Start(a) => cmd_services::start(&client, a).await,
+            Command::Stop(a) => cmd_services::stop(&client, a).await,
+            Command::Restart(a) => cmd_services::restart(&client, a).await,
+            Command::Logs(a) => cmd_services::logs(&client, a).await,
             Command::Pack(a) => cmd_pack::run(a),
+            Command::Save(a) => cmd_snapshots::save(&client, a).await,
+            Command::Saved(a) => cmd_snapshots::saved(&client, a).await,
+            Command::CheckSnapshot(a) => cmd_snapshots::check(&client, a).await,
+            Command::Restore(a) => cmd_snapshots::restore(&client, a).await,
+            Command::Forget(a) => cmd_snapshots::forget(&client, a).await,
+            Command::ExportSnapshot(a) => cmd_snapshots::export(&client, a).await,
+            Command::ImportSnapshot(a) => cmd_snapshots::import(&client, a).await,
             Command::Run(_) => unreachable!("handled above"),
             Command::Version => cmd_version::run(&client).await,
         }

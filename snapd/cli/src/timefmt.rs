@@ -44,10 +44,16 @@ fn days(date: &str) -> Option<i64> {
 
 /// Now, as RFC3339 UTC (seconds precision is all the display needs).
 pub fn now_rfc3339() -> String {
+    rfc3339_in(0)
+}
+
+/// `secs` seconds from now, as RFC3339 UTC.
+pub fn rfc3339_in(after: i64) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .saturating_add(after);
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let (y, m, d) = civil(days);
     format!(

@@ -147,6 +147,22 @@ impl Dirs {
     pub fn snap_socket(&self) -> PathBuf {
         self.under("run/snapd-snap.socket")
     }
+
+    /// `<root>/var/lib/snapd/cookie`: one root-only file per snap holding its `snapctl`
+    /// cookie, hidden inside every sandbox.
+    pub fn cookie_dir(&self) -> PathBuf {
+        self.under("var/lib/snapd/cookie")
+    }
+
+    /// `<root>/run/snapd/running`: a directory per snap with a file per running app (its pid),
+    /// which the launcher writes and automatic refreshes read to put off a snap in use.
+    pub fn running_apps_dir(&self) -> PathBuf {
+        self.under("run/snapd/running")
+    }
+
+    pub fn snap_cookie(&self, name: &str) -> PathBuf {
+        self.cookie_dir().join(format!("snap.{name}"))
+    }
 }
 
 #[cfg(test)]

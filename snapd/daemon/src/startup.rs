@@ -31,6 +31,17 @@ pub fn make_skeleton(dirs: &Dirs) -> anyhow::Result<()> {
     ] {
         fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
     }
+    // What the launcher binds into every sandbox and keeps users' snap data and private tmp
+    // in: part of the root, made once with the modes a system has, so that running an app
+    // changes nothing at this level.
+    for (rel, mode) in [("home", 0o755), ("root", 0o700), ("tmp", 0o1777)] {
+        let d = dirs.root().join(rel);
+        if !d.exists() {
+            fs::create_dir_all(&d).with_context(|| format!("cannot create {}", d.display()))?;
+            fs::set_permissions(&d, std::os::unix::fs::PermissionsExt::from_mode(mode))
+                .with_context(|| format!("cannot set the mode of {}", d.display()))?;
+        }
+    }
     Ok(())
 }
 

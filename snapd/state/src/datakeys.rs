@@ -205,6 +205,11 @@ impl DataKeys {
         self.dirty.clear();
     }
 
+    /// Keys set or removed (whole or by entry) since the last checkpoint.
+    pub(crate) fn dirty_keys(&self) -> impl Iterator<Item = &str> {
+        self.dirty.keys().map(String::as_str)
+    }
+
     /// Appends the journal sections for what changed since the last
     /// checkpoint, each as `,"<section>":<json>`, omitting empty ones:
     ///

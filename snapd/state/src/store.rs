@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use crate::crash::CrashPoints;
 use crate::journal::{self, Record};
+use crate::observe::{CommitObserver, Committed};
 use crate::persist::{Backend, OnDisk};
 use crate::{State, StateError, Transition};
 
@@ -145,6 +146,7 @@ struct Inner {
     backend: Option<Backend>,
     crash: Option<CrashPoints>,
     hook: Option<PersistHook>,
+    observer: Option<CommitObserver>,
     retry: RetryPolicy,
     /// Reused between checkpoints to avoid reallocating a large buffer.
     buf: Vec<u8>,
@@ -265,6 +267,7 @@ impl StateStore {
                 backend,
                 crash,
                 hook: None,
+                observer: None,
                 retry,
                 buf: Vec::new(),
                 stats: CheckpointStats::default(),
@@ -320,6 +323,12 @@ impl StateStore {
     /// Installs a hook called after each successful checkpoint.
     pub fn set_persist_hook(&self, hook: Option<PersistHook>) {
         self.lock().guard.hook = hook;
+    }
+
+    /// Installs an observer called after each successful checkpoint with the changes and
+    /// `data` keys it wrote (see [`crate::observe`]).
+    pub fn set_commit_observer(&self, observer: Option<CommitObserver>) {
+        self.lock().guard.observer = observer;
     }
 
     /// Timing of the last checkpoint.
@@ -416,6 +425,8 @@ impl StateGuard<'_> {
             inner.state.transitions.clear();
             return Ok(());
         }
+        // What the observer will be told, taken before persisting clears it.
+        let touched = inner.observer.is_some().then(|| inner.state.touched());
         // In memory, a checkpoint is only the bookkeeping (hooks still see
         // the transitions, so tests can observe them without a disk).
         if inner.backend.is_some() {
@@ -427,6 +438,13 @@ impl StateGuard<'_> {
         let persisted = std::mem::take(&mut inner.state.transitions);
         if let Some(hook) = &inner.hook {
             hook(&persisted);
+        }
+        if let (Some(observer), Some((changes, keys))) = (&inner.observer, touched) {
+            observer(&Committed {
+                transitions: persisted.clone(),
+                changes,
+                keys,
+            });
         }
         if let Some(crash) = &inner.crash {
             crash.check(&persisted);

@@ -119,6 +119,11 @@ impl<K: Ord + Copy + std::fmt::Display, T: Serialize> Slots<K, T> {
         self.removed.clear();
     }
 
+    /// Ids inserted, mutated or removed since the last checkpoint.
+    pub(crate) fn dirty_ids(&self) -> impl Iterator<Item = K> + '_ {
+        self.dirty.iter().chain(&self.removed).copied()
+    }
+
     /// Writes `{"<id>":<json>,...}` for every object (snapshot), reusing
     /// and filling the caches.
     pub(crate) fn write_all(&mut self, out: &mut Vec<u8>) {

@@ -1,10 +1,17 @@
 //! The REST API on the unix socket, shaped like snapd's.
 
+mod apps;
 mod changes;
+mod conf;
+mod find;
 mod interfaces;
+mod logs;
 mod peer;
 mod reply;
+mod snapctl;
 mod snaps;
+mod snapshots;
+mod store;
 mod system;
 mod upload;
 
@@ -37,6 +44,8 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
                 )),
         )
         .route("/v2/snaps/{name}", get(snaps::one).post(snaps::post_one))
+        .route("/v2/snaps/{name}/conf", get(conf::get).put(conf::put))
+        .route("/v2/find", get(find::find))
         .route("/v2/changes", get(changes::list))
         .route("/v2/changes/{id}", get(changes::one).post(changes::abort))
         .route("/v2/warnings", get(system::warnings))
@@ -45,11 +54,34 @@ pub fn router(daemon: Arc<Daemon>) -> Router {
             get(interfaces::get).post(interfaces::post),
         )
         .route("/v2/connections", get(interfaces::connections))
+        .route("/v2/apps", get(apps::get).post(apps::post))
+        .route("/v2/logs", get(logs::get))
+        // Imports stream to the engine, which bounds what it accepts; JSON actions are capped
+        // by hand.
+        .route(
+            "/v2/snapshots",
+            get(snapshots::list)
+                .post(snapshots::post)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/v2/snapshots/{id}/export", get(snapshots::export))
         .fallback(reply::unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(access))
         .layer(middleware::map_response(envelope_every_error))
         // Uploads are streamed to disk by the sideload handler, which applies its own limit.
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(daemon)
+}
+
+/// The API on the socket for snaps: `snapctl` only. Any caller may connect; each call is
+/// judged by the context id it carries and the uid the socket reports.
+pub fn snap_router(daemon: Arc<Daemon>) -> Router {
+    Router::new()
+        .route("/v2/snapctl", axum::routing::post(snapctl::post))
+        .fallback(reply::unknown_endpoint)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response(envelope_every_error))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .with_state(daemon)
 }

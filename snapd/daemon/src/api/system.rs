@@ -25,12 +25,16 @@ pub async fn system_info(State(d): State<Arc<Daemon>>) -> ApiResult {
             snap_mount_dir: d.dirs.snap_mount_dir().display().to_string(),
             snap_bin_dir: d.dirs.snap_bin_dir().display().to_string(),
         },
-        refresh: json!({}),
+        refresh: refresh_info(&d),
         confinement: "strict".into(),
         sandbox_features: json!({"confinement-options": ["classic", "devmode", "strict"]}),
         system_mode: "run".into(),
     };
-    sync(serde_json::to_value(info).expect("system info serializes"))
+    let mut v = serde_json::to_value(info).expect("system info serializes");
+    // First boot done (`firstboot`); snapd's own readiness signal is the `seed.loaded`
+    // system option, which seeding sets too.
+    v["seeded"] = json!(crate::firstboot::is_seeded(&d.store.lock()));
+    sync(v)
 }
 
 /// `GET /v2/warnings`.
@@ -63,4 +67,24 @@ pub fn dpkg_architecture() -> &'static str {
         "riscv64" => "riscv64",
         other => other,
     }
+}
+
+/// snapd's `refresh` object: the timer, and the last and next automatic refresh.
+fn refresh_info(d: &Daemon) -> serde_json::Value {
+    let s = d
+        .refresh_status
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut v = json!({"timer": s.timer});
+    if let Some(t) = s.last {
+        v["last"] = t.to_rfc3339_secs().into();
+    }
+    if let Some(t) = s.next {
+        v["next"] = t.to_rfc3339_secs().into();
+    }
+    if let Some(h) = s.hold {
+        v["hold"] = h.into();
+    }
+    v
 }

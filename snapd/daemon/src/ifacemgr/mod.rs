@@ -5,6 +5,7 @@
 
 pub mod conns;
 pub mod handlers;
+pub mod hooks;
 pub mod ops;
 pub mod repo;
 pub mod view;

@@ -1,11 +1,13 @@
 //! Connecting and disconnecting on a user's request (`POST /v2/interfaces`): the plug and slot
 //! are resolved and checked, then a change does the work, as in snapd.
 
+use snap_core::dirs::Dirs;
 use snap_interfaces::SYSTEM_SNAP;
 use snap_state::{ChangeConflict, ChangeId, State, StateError, Status};
 
 use super::conns::{ConnRef, all_conns, get_conn};
 use super::handlers::{FORGET_KEY, INTERFACE_KEY, PLUG_KEY, SLOT_KEY};
+use super::hooks::{self, End};
 use super::repo::{Repo, remap_snap};
 use crate::daemon::Daemon;
 use crate::snapmgr::model::Installed;
@@ -68,7 +70,7 @@ pub fn change_interfaces(d: &Daemon, a: &snapd_api::InterfaceAction) -> Result<C
     let chg = match a.action.as_str() {
         "connect" => {
             let cref = resolve_connect(&repo, &plug_snap, &plug.plug, &slot_snap, &slot.slot)?;
-            connect(&mut st, &repo, &cref)?
+            connect(&mut st, &d.dirs, &repo, &cref)?
         }
         _ => {
             let conns = resolve_disconnect(
@@ -81,7 +83,7 @@ pub fn change_interfaces(d: &Daemon, a: &snapd_api::InterfaceAction) -> Result<C
                     plug_snap, plug.plug, slot_snap, slot.slot
                 ),
             };
-            disconnect(&mut st, &conns, &summary, a.forget)?
+            disconnect(&mut st, &d.dirs, &conns, &summary, a.forget)?
         }
     };
     st.commit()?;
@@ -259,7 +261,7 @@ fn new_change(st: &mut State, kind: &str, summary: &str, snaps: &[String]) -> Re
 
 /// A `connect-snap` change with one `connect` task; for a pair already connected, a change
 /// with no task that is Done at once (as snapd answers).
-fn connect(st: &mut State, repo: &Repo, cref: &ConnRef) -> Result<ChangeId> {
+fn connect(st: &mut State, dirs: &Dirs, repo: &Repo, cref: &ConnRef) -> Result<ChangeId> {
     let snaps = affected(std::slice::from_ref(cref));
     let refs: Vec<&str> = snaps.iter().map(String::as_str).collect();
     st.check_conflict_many(&refs, None)
@@ -275,14 +277,27 @@ fn connect(st: &mut State, repo: &Repo, cref: &ConnRef) -> Result<ChangeId> {
         st.set_change_status(chg, Some(Status::Done))?;
         return Ok(chg);
     }
+    let before = hooks::add_hook(st, dirs, chg, None, "prepare", End::Plug, cref, None)?;
+    let before = hooks::add_hook(st, dirs, chg, None, "prepare", End::Slot, cref, before)?;
     let task = st.new_task_in(chg, "connect", &summary)?;
     set_ends(st, task, cref, &conn.plug.interface)?;
+    if let Some(b) = before {
+        st.wait_for(task, b)?;
+    }
+    let after = hooks::add_hook(st, dirs, chg, None, "connect", End::Slot, cref, Some(task))?;
+    hooks::add_hook(st, dirs, chg, None, "connect", End::Plug, cref, after)?;
     Ok(chg)
 }
 
 /// A `disconnect-snap` change with one `disconnect` task per connection, each in its own lane.
 /// With `forget` the tasks also drop what is remembered of the connections.
-fn disconnect(st: &mut State, conns: &[ConnRef], summary: &str, forget: bool) -> Result<ChangeId> {
+fn disconnect(
+    st: &mut State,
+    dirs: &Dirs,
+    conns: &[ConnRef],
+    summary: &str,
+    forget: bool,
+) -> Result<ChangeId> {
     let snaps = affected(conns);
     let refs: Vec<&str> = snaps.iter().map(String::as_str).collect();
     st.check_conflict_many(&refs, None)
@@ -290,6 +305,24 @@ fn disconnect(st: &mut State, conns: &[ConnRef], summary: &str, forget: bool) ->
     let chg = new_change(st, "disconnect-snap", summary, &snaps)?;
     for cref in conns {
         let interface = get_conn(st, cref)?.map(|c| c.interface).unwrap_or_default();
+        let lane = st.new_lane();
+        // A connection remembered as undesired is not live: no hook has anything to undo.
+        let live = get_conn(st, cref)?.is_some_and(|c| c.is_connected());
+        let before = if live {
+            let b = hooks::add_hook(
+                st,
+                dirs,
+                chg,
+                Some(lane),
+                "disconnect",
+                End::Slot,
+                cref,
+                None,
+            )?;
+            hooks::add_hook(st, dirs, chg, Some(lane), "disconnect", End::Plug, cref, b)?
+        } else {
+            None
+        };
         let task = st.new_task_in(chg, "disconnect", &disconnect_summary(cref, forget))?;
         set_ends(st, task, cref, &interface)?;
         if forget {
@@ -297,8 +330,10 @@ fn disconnect(st: &mut State, conns: &[ConnRef], summary: &str, forget: bool) ->
                 .expect("just created")
                 .set(FORGET_KEY, &true)?;
         }
-        let lane = st.new_lane();
         st.task_mut(task).expect("just created").join_lane(lane);
+        if let Some(b) = before {
+            st.wait_for(task, b)?;
+        }
     }
     Ok(chg)
 }

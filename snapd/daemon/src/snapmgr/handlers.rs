@@ -25,6 +25,8 @@ pub struct Env {
     /// What `/snap/bin` wrappers point at: the `snap` binary, which runs the app named by the
     /// wrapper's file name.
     pub snap_binary: PathBuf,
+    /// The running hooks' contexts (shared with the API, where `snapctl` calls arrive).
+    pub hook_contexts: Arc<crate::hookmgr::contexts::Contexts>,
 }
 
 type Result<T = ()> = std::result::Result<T, HandlerError>;
@@ -60,7 +62,7 @@ pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
     runner.add_handler_with_undo(
         "setup-profiles",
         with_env!(setup_profiles),
-        with_env!(remove_profiles),
+        with_env!(undo_setup_profiles),
     );
     runner.add_handler_with_undo("link-snap", with_env!(link_snap), with_env!(undo_link_snap));
     runner.add_handler_with_undo(
@@ -74,6 +76,16 @@ pub fn register(runner: &mut TaskRunner, env: Arc<Env>) {
         with_env!(relink_snap),
     );
     runner.add_handler("clear-snap", with_env!(clear_snap), None);
+    runner.add_handler_with_undo(
+        "switch-snap-channel",
+        |ctx: &TaskContext<'_>| super::switch::switch_channel(ctx),
+        |ctx: &TaskContext<'_>| super::switch::undo_switch_channel(ctx),
+    );
+    runner.add_handler(
+        "run-hook",
+        with_env!(crate::hookmgr::handlers::run_hook),
+        None,
+    );
     runner.add_handler("discard-snap", with_env!(discard_snap), None);
     runner.add_handler_with_undo(
         "auto-connect",
@@ -146,6 +158,10 @@ impl TestHooks {
 }
 
 /// The task's snap-setup, its own or the one of the task it points at.
+pub fn setup_of_task(ctx: &TaskContext<'_>) -> Result<SnapSetup> {
+    setup(ctx)
+}
+
 fn setup(ctx: &TaskContext<'_>) -> Result<SnapSetup> {
     ctx.with_state(|st| snap_setup_of(st, ctx.task_id()))
 }
@@ -217,10 +233,11 @@ fn undo_prepare_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn prerequisites(_env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
-    let info = s
-        .info
-        .as_ref()
-        .ok_or_else(|| HandlerError::error("internal error: no snap info"))?;
+    // A store install knows the snap.yaml only once `download-snap` has run: its first
+    // `prerequisites` has nothing to check, the one after the download checks the base.
+    let Some(info) = s.info.as_ref() else {
+        return Ok(());
+    };
     let snap_type = snap_core::SnapType::parse(&s.snap_type).ok_or_else(|| {
         HandlerError::error(format!(
             "internal error: unknown snap type {:?}",
@@ -262,6 +279,16 @@ fn unmount_revision(env: &Env, name: &str, rev: Revision) -> Result {
 
 fn copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
+    // A refresh: the current revision's data is copied for the new one first.
+    let old = ctx
+        .with_state(|st| get_snap(st, &s.name))?
+        .map(|e| e.current)
+        .filter(|c| *c != s.revision);
+    if let Some(old) = old {
+        for (from, to) in super::datacopy::pairs(&env.dirs, &s.name, old, s.revision) {
+            super::datacopy::copy_dir(&from, &to).map_err(HandlerError::error)?;
+        }
+    }
     for dir in [
         env.dirs.snap_data(&s.name, s.revision),
         env.dirs.snap_common(&s.name),
@@ -278,10 +305,14 @@ fn undo_copy_snap_data(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let others = ctx
         .with_state(|st| get_snap(st, &s.name))?
         .is_some_and(|st| st.sequence.iter().any(|r| r.revision != s.revision));
+    super::userdata::remove(&env.dirs, &s.name, Some(s.revision))
+        .map_err(|e| HandlerError::error(format!("cannot remove the users' data: {e}")))?;
     if !others {
         // A first install leaves nothing behind when it is undone.
         remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name))
             .map_err(fail("cannot remove the snap's data"))?;
+        super::userdata::remove(&env.dirs, &s.name, None)
+            .map_err(|e| HandlerError::error(format!("cannot remove the users' data: {e}")))?;
     }
     Ok(())
 }
@@ -308,6 +339,17 @@ fn setup_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
         }
     }
     Ok(())
+}
+
+/// Undoing `setup-profiles`: a first install's profiles go; a refresh's or revert's give way
+/// to the current revision's again (by now `link-snap` has been undone).
+fn undo_setup_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
+    let s = setup(ctx)?;
+    let installed = ctx.with_state(|st| get_snap(st, &s.name))?;
+    match installed {
+        Some(e) if e.current != s.revision => restore_profiles(env, ctx),
+        _ => remove_profiles(env, ctx),
+    }
 }
 
 fn remove_profiles(env: &Env, ctx: &TaskContext<'_>) -> Result {
@@ -349,9 +391,32 @@ fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
             .filter(|o| o.current != s.revision)
             .map(|o| o.current.to_string());
         ctx.set("old-current", &Some(old_current.unwrap_or_default()))?;
+        // A revert links a revision already in the sequence; its undo must keep it there.
+        let new_revision = !old
+            .as_ref()
+            .is_some_and(|o| o.sequence.iter().any(|r| r.revision == s.revision));
+        ctx.set("new-revision", &new_revision)?;
+        // A refresh may switch channels: its undo tracks the old one again.
+        let old_tracking = old.as_ref().and_then(|o| o.tracking_channel.clone());
+        ctx.set("old-tracking", &old_tracking.unwrap_or_default())?;
+    }
+    // The old revision's commands that the new one does not have go.
+    if let Some(prev) = old
+        .as_ref()
+        .filter(|o| o.current != s.revision)
+        .and_then(|o| o.current_info())
+    {
+        let keep = command_names(&s.name, &info);
+        for cmd in command_names(&s.name, prev) {
+            if !keep.contains(&cmd) {
+                remove_if_exists(&env.dirs.snap_bin_dir().join(cmd))
+                    .map_err(fail("cannot remove the command wrapper"))?;
+            }
+        }
     }
     make_current(env, &s.name, s.revision, &info)?;
-    ctx.finish(|st: &mut State| {
+    ctx.finish(|st: &mut State| -> Result {
+        crate::hookmgr::cookies::ensure(st, &env.dirs, &s.name).map_err(HandlerError::error)?;
         let mut entry = get_snap(st, &s.name)?.unwrap_or_else(|| SnapState {
             snap_type: s.snap_type.clone(),
             sequence: Vec::new(),
@@ -359,13 +424,18 @@ fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
             active: true,
             devmode: s.devmode,
             classic: s.classic,
+            tracking_channel: None,
         });
+        // From the store: the snap tracks the channel it was installed from.
+        if let Some(store) = crate::storemgr::handlers::store_setup_of(st, ctx.task_id())? {
+            entry.tracking_channel = Some(store.channel);
+        }
         if !entry.sequence.iter().any(|r| r.revision == s.revision) {
             entry.sequence.push(info.clone());
         }
         entry.current = s.revision;
         entry.active = true;
-        st.set_entry(SNAPS_KEY, &s.name, &entry)
+        Ok(st.set_entry(SNAPS_KEY, &s.name, &entry)?)
     })?;
     Ok(())
 }
@@ -373,6 +443,9 @@ fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 fn undo_link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
     let old_current: Option<String> = ctx.get::<Option<String>>("old-current")?.flatten();
+    // Older changes did not record it: then the revision was new.
+    let new_revision = ctx.get::<bool>("new-revision")?.unwrap_or(true);
+    let old_tracking = ctx.get::<String>("old-tracking")?.filter(|t| !t.is_empty());
     let entry = ctx.with_state(|st| get_snap(st, &s.name))?;
     let info = s
         .info
@@ -387,17 +460,23 @@ fn undo_link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     {
         make_current(env, &s.name, prev, prev_info)?;
     }
-    ctx.finish(|st: &mut State| {
+    ctx.finish(|st: &mut State| -> Result {
         let Some(mut e) = get_snap(st, &s.name)? else {
             return Ok(());
         };
-        e.sequence.retain(|r| r.revision != s.revision);
+        if new_revision {
+            e.sequence.retain(|r| r.revision != s.revision);
+        }
         match previous {
             Some(prev) if !e.sequence.is_empty() => {
                 e.current = prev;
-                st.set_entry(SNAPS_KEY, &s.name, &e)
+                e.tracking_channel = old_tracking;
+                Ok(st.set_entry(SNAPS_KEY, &s.name, &e)?)
             }
-            _ => st.remove_entry(SNAPS_KEY, &s.name).map(|_| ()),
+            _ => {
+                forget_snap_extras(st, env, &s.name)?;
+                Ok(st.remove_entry(SNAPS_KEY, &s.name).map(|_| ())?)
+            }
         }
     })?;
     Ok(())
@@ -492,9 +571,13 @@ fn clear_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
     remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision))
         .map_err(fail("cannot remove the snap's data"))?;
+    super::userdata::remove(&env.dirs, &s.name, Some(s.revision))
+        .map_err(|e| HandlerError::error(format!("cannot remove the users' data: {e}")))?;
     if s.last {
         remove_dir_all_if_exists(&env.dirs.snap_data_base(&s.name))
             .map_err(fail("cannot remove the snap's data"))?;
+        super::userdata::remove(&env.dirs, &s.name, None)
+            .map_err(|e| HandlerError::error(format!("cannot remove the users' data: {e}")))?;
     }
     Ok(())
 }
@@ -510,22 +593,32 @@ fn discard_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     unmount_revision(env, &s.name, s.revision)?;
     remove_if_exists(&env.dirs.blob(&s.name, s.revision))
         .map_err(fail("cannot remove the snap's blob"))?;
-    ctx.finish(|st: &mut State| {
+    ctx.finish(|st: &mut State| -> Result {
         let Some(mut e) = get_snap(st, &s.name)? else {
             return Ok(());
         };
         e.sequence.retain(|r| r.revision != s.revision);
         if e.sequence.is_empty() {
             ifacemgr::handlers::forget_snap(st, &s.name)?;
-            st.remove_entry(SNAPS_KEY, &s.name).map(|_| ())
+            forget_snap_extras(st, env, &s.name)?;
+            Ok(st.remove_entry(SNAPS_KEY, &s.name).map(|_| ())?)
         } else {
-            st.set_entry(SNAPS_KEY, &s.name, &e)
+            Ok(st.set_entry(SNAPS_KEY, &s.name, &e)?)
         }
     })?;
     Ok(())
 }
 
 // ----- helpers -----
+
+/// What a snap leaves in the state besides its own entry, forgotten with its last revision:
+/// its cookie, its configuration and its health.
+fn forget_snap_extras(st: &mut State, env: &Env, name: &str) -> Result {
+    crate::hookmgr::cookies::forget(st, &env.dirs, name).map_err(HandlerError::error)?;
+    st.remove_entry(crate::configmgr::CONFIG_KEY, name)?;
+    crate::healthmgr::forget(st, name)?;
+    Ok(())
+}
 
 fn remove_empty_dir(dir: &Path) -> Result {
     match fs::remove_dir(dir) {

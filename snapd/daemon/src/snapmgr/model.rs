@@ -80,6 +80,10 @@ pub struct SnapState {
     pub devmode: bool,
     #[serde(default)]
     pub classic: bool,
+    /// The store channel the snap tracks (full form, `latest/stable`); none for a snap
+    /// installed from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_channel: Option<String>,
 }
 
 /// What the API shows of one revision, taken from its snap.yaml at install, so that listing
@@ -212,6 +216,7 @@ mod tests {
             active: true,
             devmode: false,
             classic: false,
+            tracking_channel: None,
         };
         assert_eq!(
             SnapState::next_local_revision(Some(&st)),
@@ -228,6 +233,7 @@ mod tests {
             active: true,
             devmode: false,
             classic: false,
+            tracking_channel: None,
         };
         let v = serde_json::to_value(&st).unwrap();
         assert_eq!(v["current"], "x2");

@@ -3,15 +3,18 @@
 
 use std::path::Path;
 
+use snap_core::Revision;
 use snap_squashfs::{SnapFile, SquashfsError, digest_file};
 use snap_state::{ChangeConflict, ChangeId, State, StateError, TaskId, Timestamp};
 
 use super::model::{Installed, RevisionInfo, SnapState};
 use super::plan::{
-    InstallFlags, Refusal, TaskPlan, check_install, check_remove, install_tasks, remove_tasks,
+    DEFAULT_RETAIN, InstallFlags, RefreshSource, Refusal, RevertRefusal, TaskPlan, check_install,
+    check_remove, install_tasks, refresh_tasks, remove_tasks, revert_target, revert_tasks,
 };
 use super::setup::{SETUP_KEY, SETUP_TASK_KEY, SnapSetup};
 use crate::daemon::Daemon;
+use crate::hookmgr::setup::{HOOK_SETUP_KEY, HookSetup};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
@@ -21,10 +24,10 @@ pub enum OpError {
     Conflict(ChangeConflict),
     #[error("snap {0:?} is not installed")]
     NotInstalled(String),
-    #[error("snap {0:?} is already installed; refreshing from a file is not supported yet")]
-    AlreadyInstalled(String),
     #[error("cannot read snap file {path:?}: {reason}")]
     NotASnap { path: String, reason: String },
+    #[error("{0}")]
+    Revert(RevertRefusal),
     #[error("{0}")]
     Internal(String),
 }
@@ -55,8 +58,15 @@ pub fn install_file(
 
     let mut st = d.store.lock();
     let existing = st.snap(&snap.name);
-    if existing.is_some() {
-        return Err(OpError::AlreadyInstalled(snap.name.clone()));
+    if let Some(old) = &existing
+        && old.snap_type != snap.snap_type.as_str()
+    {
+        return Err(Refusal::ChangeType {
+            name: snap.name.clone(),
+            from: old.snap_type.clone(),
+            to: snap.snap_type.as_str().to_owned(),
+        }
+        .into());
     }
     check_install(&snap, flags, &*st)?;
     st.check_conflict(&snap.name).map_err(OpError::Conflict)?;
@@ -82,15 +92,54 @@ pub fn install_file(
     let summary = format!("Install {:?} snap from file {shown_path:?}", snap.name);
     let chg = new_change(&mut st, "install-snap", &summary, &[snap.name.as_str()])?;
     let lane = st.new_lane();
+    // Installing a file over an installed snap refreshes it to the file's revision (as
+    // snapd's sideload does): the refresh chain, which keeps the old revision to go back to.
+    let plan = match &existing {
+        // A kernel refresh on a device whose boot we manage is tried once across a reboot.
+        Some(old)
+            if snap.snap_type == snap_core::SnapType::Kernel
+                && crate::bootmgr::BootConfig::from_env(&d.dirs).manages_boot() =>
+        {
+            super::plan::kernel_refresh_tasks(
+                &snap.name,
+                &RefreshSource::File(shown_path.to_owned()),
+                old,
+                rev,
+                retain(&st),
+            )
+        }
+        Some(old) => refresh_tasks(
+            &snap.name,
+            &RefreshSource::File(shown_path.to_owned()),
+            old,
+            rev,
+            retain(&st),
+        ),
+        None => install_tasks(&snap.name, shown_path, rev),
+    };
     // As snapd: the first task carries the snap-setup, the others point at it, so the change
-    // log does not repeat the snap's description in every task.
-    add_chain(
-        &mut st,
-        chg,
-        lane,
-        &install_tasks(&snap.name, shown_path, rev),
-        |i, _| (i == 0).then(|| setup.clone()),
-    )?;
+    // log does not repeat the snap's description in every task. Tasks about another revision
+    // (the old revision's hooks and services, revisions discarded) carry their own.
+    add_chain(&mut st, chg, lane, &snap.name, &plan, |i, t| {
+        if i == 0 {
+            return Some(setup.clone());
+        }
+        let other = existing.as_ref().filter(|_| t.revision != rev)?;
+        Some(SnapSetup {
+            name: snap.name.clone(),
+            revision: t.revision,
+            snap_type: other.snap_type.clone(),
+            snap_path: None,
+            devmode: other.devmode,
+            classic: other.classic,
+            info: other
+                .sequence
+                .iter()
+                .find(|r| r.revision == t.revision)
+                .cloned(),
+            last: false,
+        })
+    })?;
     st.change_mut(chg).expect("just created").set(
         "api-data",
         &serde_json::json!({"snap-name": snap.name, "snap-names": [snap.name]}),
@@ -100,8 +149,9 @@ pub fn install_file(
 }
 
 /// Removes every revision of each named snap, each in its own lane so that one failing does
-/// not roll back the others.
-pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
+/// not roll back the others. Without `purge`, an app snap's data is saved first in an
+/// automatic snapshot.
+pub fn remove(d: &Daemon, names: &[String], purge: bool) -> Result<ChangeId, OpError> {
     let mut st = d.store.lock();
     let mut states = Vec::with_capacity(names.len());
     for name in names {
@@ -130,9 +180,15 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
     let chg = new_change(&mut st, "remove-snap", &summary, &refs)?;
     for (name, state) in names.iter().zip(&states) {
         let lane = st.new_lane();
-        let plan = remove_tasks(name, state);
+        let retention = crate::snapshotmgr::policy::retention(&crate::configmgr::tx::document(
+            &st,
+            crate::hookmgr::handlers::SYSTEM_SNAP,
+        )?);
+        let auto_snapshot =
+            crate::snapshotmgr::policy::auto_snapshot_on_remove(&state.snap_type, purge, retention);
+        let plan = remove_tasks(name, state, auto_snapshot);
         let last_rev = state.current;
-        add_chain(&mut st, chg, lane, &plan, |_, t| {
+        add_chain(&mut st, chg, lane, name, &plan, |_, t| {
             Some(SnapSetup {
                 name: name.clone(),
                 revision: t.revision,
@@ -148,6 +204,59 @@ pub fn remove(d: &Daemon, names: &[String]) -> Result<ChangeId, OpError> {
     st.change_mut(chg)
         .expect("just created")
         .set("api-data", &serde_json::json!({"snap-names": names}))?;
+    st.commit()?;
+    Ok(chg)
+}
+
+/// `refresh.retain` from the system's configuration (snapd's key), within snapd's 2..=20.
+pub(crate) fn retain(st: &State) -> usize {
+    crate::configmgr::tx::document(st, crate::hookmgr::handlers::SYSTEM_SNAP)
+        .ok()
+        .and_then(|d| d.pointer("/refresh/retain").and_then(|v| v.as_u64()))
+        .map_or(DEFAULT_RETAIN, |n| (n as usize).clamp(2, 20))
+}
+
+/// Reverts a snap to a retained revision: `revision`, or the one before the current.
+pub fn revert(d: &Daemon, name: &str, revision: Option<Revision>) -> Result<ChangeId, OpError> {
+    let mut st = d.store.lock();
+    let state = st
+        .snap(name)
+        .ok_or_else(|| OpError::NotInstalled(name.to_owned()))?;
+    let target = revert_target(name, &state, revision).map_err(|e| OpError::Revert(e))?;
+    st.check_conflict(name).map_err(OpError::Conflict)?;
+    let info = state
+        .sequence
+        .iter()
+        .find(|r| r.revision == target)
+        .cloned();
+    let chg = new_change(
+        &mut st,
+        "revert-snap",
+        &format!("Revert {name:?} snap"),
+        &[name],
+    )?;
+    let lane = st.new_lane();
+    let plan = revert_tasks(name, target, &state);
+    add_chain(&mut st, chg, lane, name, &plan, |_, t| {
+        Some(SnapSetup {
+            name: name.to_owned(),
+            revision: t.revision,
+            snap_type: state.snap_type.clone(),
+            snap_path: None,
+            devmode: state.devmode,
+            classic: state.classic,
+            info: if t.revision == target {
+                info.clone()
+            } else {
+                state.current_info().cloned()
+            },
+            last: false,
+        })
+    })?;
+    st.change_mut(chg).expect("just created").set(
+        "api-data",
+        &serde_json::json!({"snap-name": name, "snap-names": [name]}),
+    )?;
     st.commit()?;
     Ok(chg)
 }
@@ -182,7 +291,7 @@ fn install_needing(st: &State, base: &str) -> Option<ChangeConflict> {
     None
 }
 
-fn new_change(
+pub(crate) fn new_change(
     st: &mut State,
     kind: &str,
     summary: &str,
@@ -197,10 +306,11 @@ fn new_change(
 
 /// Adds the planned tasks to the change as one chain in `lane`, each waiting for the one
 /// before. A task `setup_for` gives no setup of its own points at the chain's first task.
-fn add_chain(
+pub(crate) fn add_chain(
     st: &mut State,
     chg: ChangeId,
     lane: u64,
+    snap: &str,
     plan: &[TaskPlan],
     setup_for: impl Fn(usize, &TaskPlan) -> Option<SnapSetup>,
 ) -> Result<(), StateError> {
@@ -214,6 +324,12 @@ fn add_chain(
             (None, Some(f)) => task.set(SETUP_TASK_KEY, &f.to_string())?,
             (None, None) => {}
         }
+        if let Some(hook) = &t.hook {
+            task.set(
+                HOOK_SETUP_KEY,
+                &HookSetup::from_plan(snap, hook, t.revision),
+            )?;
+        }
         task.join_lane(lane);
         if let Some(p) = prev {
             st.wait_for(id, p)?;
@@ -222,6 +338,76 @@ fn add_chain(
         prev = Some(id);
     }
     Ok(())
+}
+
+/// A fresh install's chain added to an existing change (first boot's seeding puts every
+/// seeded snap's chain in one change). `installed` is what the checks see: the installed snaps
+/// and those the change installs before this one. Returns the chain's tasks in order and the
+/// entry the snap will have once linked. The change owns `upload` once this succeeds.
+pub(crate) fn add_install_file_chain(
+    st: &mut State,
+    chg: ChangeId,
+    lane: u64,
+    upload: &Path,
+    shown_path: &str,
+    flags: &InstallFlags,
+    installed: &impl Installed,
+) -> Result<(Vec<TaskId>, String, SnapState), OpError> {
+    let not_a_snap = |reason: String| OpError::NotASnap {
+        path: shown_path.to_owned(),
+        reason,
+    };
+    let file = SnapFile::open(upload).map_err(|e| not_a_snap(reason_without_path(&e)))?;
+    let snap = file
+        .snap_yaml()
+        .map_err(|e| not_a_snap(reason_without_path(&e)))?;
+    let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
+    if installed.snap(&snap.name).is_some() {
+        return Err(OpError::Internal(format!(
+            "snap {:?} is already installed",
+            snap.name
+        )));
+    }
+    // Conflicts are the caller's to check, before the change exists: the change itself
+    // names the snap from its first task on.
+    check_install(&snap, flags, installed)?;
+    let rev = SnapState::next_local_revision(None);
+    let info = RevisionInfo::from_yaml(
+        &snap,
+        rev,
+        digest.size,
+        digest.sha384,
+        Timestamp::now().to_rfc3339(),
+    );
+    let setup = SnapSetup {
+        name: snap.name.clone(),
+        revision: rev,
+        snap_type: snap.snap_type.as_str().to_owned(),
+        snap_path: Some(upload.to_owned()),
+        devmode: flags.devmode,
+        classic: flags.classic,
+        info: Some(info.clone()),
+        last: false,
+    };
+    let before = st.change(chg).map_or(0, |c| c.task_ids().len());
+    let plan = install_tasks(&snap.name, shown_path, rev);
+    add_chain(st, chg, lane, &snap.name, &plan, |i, _| {
+        (i == 0).then(|| setup.clone())
+    })?;
+    let tasks = st
+        .change(chg)
+        .map(|c| c.task_ids()[before..].to_vec())
+        .unwrap_or_default();
+    let entry = SnapState {
+        snap_type: setup.snap_type.clone(),
+        sequence: vec![info],
+        current: rev,
+        active: true,
+        devmode: flags.devmode,
+        classic: flags.classic,
+        tracking_channel: None,
+    };
+    Ok((tasks, snap.name, entry))
 }
 
 /// What is wrong with an upload, without the spool file's path (which means nothing to the

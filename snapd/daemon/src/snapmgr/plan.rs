@@ -38,6 +38,12 @@ pub enum Refusal {
     ReplaceDeviceSnap { kind: &'static str },
     #[error("snap {name:?} is not removable: snap is being used by snap {user}")]
     InUse { name: String, user: String },
+    #[error("cannot refresh snap {name:?} of type {from:?} to a snap of type {to:?}")]
+    ChangeType {
+        name: String,
+        from: String,
+        to: String,
+    },
 }
 
 /// Checks an install against what is installed; `Ok` means a change may be created.
@@ -162,16 +168,65 @@ pub struct TaskPlan {
     pub kind: &'static str,
     pub summary: String,
     pub revision: Revision,
+    /// For `run-hook`: which hook, and how its absence or failure is taken.
+    pub hook: Option<HookPlan>,
+}
+
+impl TaskPlan {
+    pub fn new(kind: &'static str, summary: String, revision: Revision) -> TaskPlan {
+        TaskPlan {
+            kind,
+            summary,
+            revision,
+            hook: None,
+        }
+    }
+
+    /// A `run-hook` task for `hook` of `snap`, summarised as snapd does.
+    pub fn hook(snap: &str, hook: HookPlan, revision: Revision) -> TaskPlan {
+        TaskPlan {
+            kind: "run-hook",
+            summary: hook_summary(snap, hook.name, hook.optional),
+            revision,
+            hook: Some(hook),
+        }
+    }
+}
+
+/// How snapd words a `run-hook` task.
+pub fn hook_summary(snap: &str, hook: &str, optional: bool) -> String {
+    match hook {
+        "check-health" => format!("Run health check of {snap:?} snap"),
+        name if optional => format!("Run {name} hook of {snap:?} snap if present"),
+        name => format!("Run {name} hook of {snap:?} snap"),
+    }
+}
+
+/// A hook a chain runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HookPlan {
+    pub name: &'static str,
+    /// A snap without this hook skips the task.
+    pub optional: bool,
+    /// A failing hook is logged in the task, and the change goes on.
+    pub ignore_error: bool,
+}
+
+impl HookPlan {
+    /// A hook the snap may lack, whose failure fails the change.
+    pub const fn optional(name: &'static str) -> HookPlan {
+        HookPlan {
+            name,
+            optional: true,
+            ignore_error: false,
+        }
+    }
 }
 
 /// The tasks of a sideload install, in order: `auto-connect` follows `link-snap`, as in snapd's
 /// chain (services and hooks will come after it).
 pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan> {
-    let t = |kind, summary: String| TaskPlan {
-        kind,
-        summary,
-        revision: rev,
-    };
+    let t = |kind, summary: String| TaskPlan::new(kind, summary, rev);
     vec![
         t(
             "prepare-snap",
@@ -195,30 +250,91 @@ pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan
             "auto-connect",
             format!("Automatically connect eligible plugs and slots of snap {name:?}"),
         ),
+        TaskPlan::hook(name, HookPlan::optional("install"), rev),
+        // As snapd: services start after the install hook, before configure.
+        TaskPlan::new(
+            "start-snap-services",
+            format!("Start snap {name:?} ({rev}) services"),
+            rev,
+        ),
+        TaskPlan::hook(name, HookPlan::optional("configure"), rev),
+        TaskPlan::hook(name, HookPlan::optional("check-health"), rev),
     ]
+}
+
+/// The tasks of an install from the store, as snapd's chain: `prerequisites`, `download-snap`
+/// (in place of the sideload's `prepare-snap`), then the sideload's tail.
+pub fn store_install_tasks(name: &str, channel: &str, rev: Revision) -> Vec<TaskPlan> {
+    let mut out = vec![
+        TaskPlan::new(
+            "prerequisites",
+            format!("Ensure prerequisites for {name:?} are available"),
+            rev,
+        ),
+        TaskPlan::new(
+            "download-snap",
+            format!("Download snap {name:?} ({rev}) from channel {channel:?}"),
+            rev,
+        ),
+    ];
+    out.extend(
+        install_tasks(name, "", rev)
+            .into_iter()
+            .filter(|t| t.kind != "prepare-snap"),
+    );
+    out
 }
 
 /// The tasks of removing every revision of a snap: disconnect its interfaces, unlink the
 /// current one, then clear and discard each revision, older ones first and the current one
 /// last.
-pub fn remove_tasks(name: &str, st: &SnapState) -> Vec<TaskPlan> {
-    let mut out = vec![TaskPlan {
-        kind: "auto-disconnect",
-        summary: format!("Disconnect interfaces of snap {name:?}"),
-        revision: st.current,
-    }];
+/// `auto_snapshot`: save the snap's data in an automatic snapshot before it goes (snapd's
+/// `save-snapshot`, decided by `snapshotmgr::policy::auto_snapshot_on_remove`).
+pub fn remove_tasks(name: &str, st: &SnapState, auto_snapshot: bool) -> Vec<TaskPlan> {
+    let mut out = Vec::new();
+    // As snapd: services stop first (their removal also takes their logs and cgroups).
+    out.push(TaskPlan::new(
+        "stop-snap-services",
+        format!("Stop snap {name:?} services"),
+        st.current,
+    ));
     if st.active {
-        out.push(TaskPlan {
-            kind: "unlink-snap",
-            summary: format!("Make snap {name:?} unavailable to the system"),
-            revision: st.current,
-        });
+        // As snapd: a failing remove hook is logged and the removal goes on, so that a broken
+        // snap can always be removed.
+        out.push(TaskPlan::hook(
+            name,
+            HookPlan {
+                name: "remove",
+                optional: true,
+                ignore_error: true,
+            },
+            st.current,
+        ));
     }
-    out.push(TaskPlan {
-        kind: "remove-profiles",
-        summary: format!("Remove security profiles of snap {name:?}"),
-        revision: st.current,
-    });
+    out.push(TaskPlan::new(
+        "auto-disconnect",
+        format!("Disconnect interfaces of snap {name:?}"),
+        st.current,
+    ));
+    if auto_snapshot {
+        out.push(TaskPlan::new(
+            "save-snapshot",
+            format!("Save data of snap {name:?} in automatic snapshot set"),
+            st.current,
+        ));
+    }
+    if st.active {
+        out.push(TaskPlan::new(
+            "unlink-snap",
+            format!("Make snap {name:?} unavailable to the system"),
+            st.current,
+        ));
+    }
+    out.push(TaskPlan::new(
+        "remove-profiles",
+        format!("Remove security profiles of snap {name:?}"),
+        st.current,
+    ));
     let mut revs: Vec<Revision> = st
         .sequence
         .iter()
@@ -227,16 +343,215 @@ pub fn remove_tasks(name: &str, st: &SnapState) -> Vec<TaskPlan> {
         .collect();
     revs.push(st.current);
     for rev in revs {
-        out.push(TaskPlan {
-            kind: "clear-snap",
-            summary: format!("Remove data for snap {name:?} ({rev})"),
-            revision: rev,
-        });
-        out.push(TaskPlan {
-            kind: "discard-snap",
-            summary: format!("Remove snap {name:?} ({rev}) from the system"),
-            revision: rev,
-        });
+        out.push(TaskPlan::new(
+            "clear-snap",
+            format!("Remove data for snap {name:?} ({rev})"),
+            rev,
+        ));
+        out.push(TaskPlan::new(
+            "discard-snap",
+            format!("Remove snap {name:?} ({rev}) from the system"),
+            rev,
+        ));
     }
     out
+}
+
+/// snapd's default for `refresh.retain` on a classic system: the current revision and one
+/// before it stay on disk.
+pub const DEFAULT_RETAIN: usize = 2;
+
+/// The revisions a refresh to `new` discards: the oldest of the sequence, so that `retain`
+/// remain with the new one (the current one is never among them).
+pub fn revisions_beyond_retain(st: &SnapState, new: Revision, retain: usize) -> Vec<Revision> {
+    let mut kept: Vec<Revision> = st.sequence.iter().map(|r| r.revision).collect();
+    if !kept.contains(&new) {
+        kept.push(new);
+    }
+    let excess = kept.len().saturating_sub(retain.max(2));
+    kept.into_iter()
+        .filter(|r| *r != st.current && *r != new)
+        .take(excess)
+        .collect()
+}
+
+/// The tasks of refreshing an installed snap to the revision in a file, as snapd's chain: the
+/// old revision's pre-refresh hook and services stop, its data is copied for the new one, the
+/// new one is linked, its post-refresh hook runs and its services start, revisions beyond
+/// `retain` go, and its configure hook and health check run. A failure anywhere undoes it all.
+pub fn refresh_tasks(
+    name: &str,
+    source: &RefreshSource,
+    st: &SnapState,
+    new: Revision,
+    retain: usize,
+) -> Vec<TaskPlan> {
+    let old = st.current;
+    let t = |kind, summary: String| TaskPlan::new(kind, summary, new);
+    let prerequisites = t(
+        "prerequisites",
+        format!("Ensure prerequisites for {name:?} are available"),
+    );
+    let mut out = match source {
+        RefreshSource::File(path) => vec![
+            t("prepare-snap", format!("Prepare snap {path:?} ({new})")),
+            prerequisites,
+        ],
+        RefreshSource::Store(channel) => vec![
+            prerequisites,
+            t(
+                "download-snap",
+                format!("Download snap {name:?} ({new}) from channel {channel:?}"),
+            ),
+        ],
+    };
+    out.extend([
+        t("mount-snap", format!("Mount snap {name:?} ({new})")),
+        TaskPlan::hook(name, HookPlan::optional("pre-refresh"), old),
+        TaskPlan::new(
+            "stop-snap-services",
+            format!("Stop snap {name:?} services"),
+            old,
+        ),
+        t("copy-snap-data", format!("Copy snap {name:?} data")),
+        t(
+            "setup-profiles",
+            format!("Setup snap {name:?} ({new}) security profiles"),
+        ),
+        t(
+            "link-snap",
+            format!("Make snap {name:?} ({new}) available to the system"),
+        ),
+        t(
+            "auto-connect",
+            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
+        ),
+        TaskPlan::hook(name, HookPlan::optional("post-refresh"), new),
+        t(
+            "start-snap-services",
+            format!("Start snap {name:?} ({new}) services"),
+        ),
+    ]);
+    for rev in revisions_beyond_retain(st, new, retain) {
+        out.push(TaskPlan::new(
+            "clear-snap",
+            format!("Remove data for snap {name:?} ({rev})"),
+            rev,
+        ));
+        out.push(TaskPlan::new(
+            "discard-snap",
+            format!("Remove snap {name:?} ({rev}) from the system"),
+            rev,
+        ));
+    }
+    out.push(TaskPlan::hook(name, HookPlan::optional("configure"), new));
+    out.push(TaskPlan::hook(
+        name,
+        HookPlan::optional("check-health"),
+        new,
+    ));
+    out
+}
+
+/// The refresh of a kernel snap on a device whose boot the daemon manages: the refresh chain
+/// with `prepare-boot` (the reboot point, `bootmgr`) right after `link-snap`, so that the
+/// tasks after it, among them the discarding of old revisions, run only once the new kernel
+/// has booted, and a fallback undoes the link.
+pub fn kernel_refresh_tasks(
+    name: &str,
+    source: &RefreshSource,
+    st: &SnapState,
+    new: Revision,
+    retain: usize,
+) -> Vec<TaskPlan> {
+    let mut out = refresh_tasks(name, source, st, new, retain);
+    let at = out
+        .iter()
+        .position(|t| t.kind == "link-snap")
+        .map_or(out.len(), |i| i + 1);
+    out.insert(
+        at,
+        TaskPlan::new(
+            "prepare-boot",
+            format!("Prepare kernel {name:?} ({new}) for the next boot"),
+            new,
+        ),
+    );
+    out
+}
+
+/// Where a refresh takes the new revision from: an uploaded file (shown by its name) or the
+/// store, on a channel (shown as snapd shortens it).
+pub enum RefreshSource {
+    File(String),
+    Store(String),
+}
+
+/// The tasks of reverting to a retained revision: no download, no data copy (the revision's
+/// own data is still there), no refresh hooks, as snapd's revert.
+pub fn revert_tasks(name: &str, target: Revision, st: &SnapState) -> Vec<TaskPlan> {
+    let t = |kind, summary: String| TaskPlan::new(kind, summary, target);
+    vec![
+        TaskPlan::new(
+            "stop-snap-services",
+            format!("Stop snap {name:?} services"),
+            st.current,
+        ),
+        t(
+            "setup-profiles",
+            format!("Setup snap {name:?} ({target}) security profiles"),
+        ),
+        t(
+            "link-snap",
+            format!("Make snap {name:?} ({target}) available to the system"),
+        ),
+        t(
+            "auto-connect",
+            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
+        ),
+        t(
+            "start-snap-services",
+            format!("Start snap {name:?} ({target}) services"),
+        ),
+        TaskPlan::hook(name, HookPlan::optional("configure"), target),
+        TaskPlan::hook(name, HookPlan::optional("check-health"), target),
+    ]
+}
+
+/// Why a revert is refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RevertRefusal {
+    #[error("no revision to revert to")]
+    NothingBefore,
+    #[error("cannot find revision {rev} for snap {name:?}")]
+    NoSuchRevision { name: String, rev: Revision },
+    #[error("already on requested revision")]
+    AlreadyCurrent,
+}
+
+/// The revision a revert goes to: the one asked for, or the one before the current in the
+/// sequence.
+pub fn revert_target(
+    name: &str,
+    st: &SnapState,
+    wanted: Option<Revision>,
+) -> Result<Revision, RevertRefusal> {
+    match wanted {
+        Some(rev) if rev == st.current => Err(RevertRefusal::AlreadyCurrent),
+        Some(rev) if st.sequence.iter().any(|r| r.revision == rev) => Ok(rev),
+        Some(rev) => Err(RevertRefusal::NoSuchRevision {
+            name: name.to_owned(),
+            rev,
+        }),
+        None => {
+            let at = st
+                .sequence
+                .iter()
+                .position(|r| r.revision == st.current)
+                .unwrap_or(0);
+            at.checked_sub(1)
+                .map(|i| st.sequence[i].revision)
+                .ok_or(RevertRefusal::NothingBefore)
+        }
+    }
 }

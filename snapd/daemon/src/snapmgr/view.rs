@@ -26,8 +26,9 @@ pub fn snap_object(dirs: &Dirs, name: &str, st: &SnapState, info: &RevisionInfo)
         snap_type: st.snap_type.clone(),
         base: info.base.clone(),
         version: info.version.clone(),
-        channel: String::new(),
-        tracking_channel: None,
+        // A store snap: the channel it tracks (and, until refresh can switch it, came from).
+        channel: st.tracking_channel.clone().unwrap_or_default(),
+        tracking_channel: st.tracking_channel.clone(),
         ignore_validation: false,
         revision: info.revision.to_string(),
         confinement: info.confinement.clone(),
@@ -49,5 +50,17 @@ pub fn snap_object(dirs: &Dirs, name: &str, st: &SnapState, info: &RevisionInfo)
         license: info.license.clone(),
         mounted_from: Some(dirs.blob(name, info.revision).display().to_string()),
         contact: String::new(),
+        health: None,
+    }
+}
+
+/// The API's health object.
+pub fn health_object(h: &crate::healthmgr::Health) -> snapd_api::SnapHealth {
+    snapd_api::SnapHealth {
+        revision: h.revision.to_string(),
+        timestamp: h.timestamp.clone(),
+        status: h.status.clone(),
+        message: h.message.clone(),
+        code: h.code.clone(),
     }
 }
