@@ -241,6 +241,66 @@ pub fn prepare_runtime_dir(snap: &str, uid: u32, note: &mut dyn FnMut(String)) {
     }
 }
 
+/// The snap's `snapctl` cookie (snapd's `SNAP_COOKIE`): the caller's own when it passes one (the
+/// daemon runs hooks with the hook's context id), else the snap's cookie file, readable only by
+/// root. Absent when neither is there: `snapctl` then fails with the daemon's refusal. The
+/// daemon checks whatever value arrives, so nothing here needs trusting.
+pub fn snap_cookie(dirs: &Dirs, snap: &str) -> Option<String> {
+    let valid =
+        |c: &str| !c.is_empty() && c.len() <= 256 && c.bytes().all(|b| b.is_ascii_graphic());
+    if let Some(c) = std::env::var("SNAP_COOKIE").ok().filter(|c| valid(c)) {
+        return Some(c);
+    }
+    let c = std::fs::read_to_string(dirs.snap_cookie(snap)).ok()?;
+    valid(c.trim()).then(|| c.trim().to_owned())
+}
+
+/// The process's start time (field 22 of `/proc/self/stat`, in clock ticks since boot): with
+/// the pid, it names this process and no later one that reuses the pid.
+pub fn own_start_time() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Records this launch as a running app of `snap`: `<root>/run/snapd/running/snap.NAME/PID`
+/// holding the process's start time (the exec keeps the pid). Automatic refreshes put off a
+/// snap whose apps run. Best effort: tracking is no part of confinement, so a failure only
+/// means the snap may be refreshed while the app runs. The directories are sticky and
+/// world-writable (as /tmp) so that every user's apps are seen; a false entry can only put off
+/// a refresh, for at most the policy's limit.
+pub fn record_running_app(dirs: &Dirs, snap: &str) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let base = dirs.running_apps_dir();
+    let dir = base.join(format!("snap.{snap}"));
+    for d in [&base, &dir] {
+        match DirBuilder::new().mode(0o1777).create(d) {
+            Ok(()) => {
+                // The umask took bits off.
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777))
+                    .map_err(|e| e.to_string())?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(d.parent().unwrap_or(Path::new("/")))
+                    .map_err(|e| e.to_string())?;
+                DirBuilder::new()
+                    .mode(0o1777)
+                    .create(d)
+                    .map_err(|e| e.to_string())?;
+                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777))
+                    .map_err(|e| e.to_string())?;
+            }
+            Err(e) => return Err(format!("{}: {e}", d.display())),
+        }
+    }
+    let start = own_start_time().ok_or("cannot read /proc/self/stat")?;
+    let file = dir.join(std::process::id().to_string());
+    std::fs::write(&file, format!("{start}\n")).map_err(|e| format!("{}: {e}", file.display()))?;
+    Ok(file)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,64 +404,4 @@ mod tests {
         let e = prepare_private_tmp(&d, "other", uid).unwrap_err();
         assert!(matches!(e, Error::Unsafe { .. }), "{e}");
     }
-}
-
-/// The snap's `snapctl` cookie (snapd's `SNAP_COOKIE`): the caller's own when it passes one (the
-/// daemon runs hooks with the hook's context id), else the snap's cookie file, readable only by
-/// root. Absent when neither is there: `snapctl` then fails with the daemon's refusal. The
-/// daemon checks whatever value arrives, so nothing here needs trusting.
-pub fn snap_cookie(dirs: &Dirs, snap: &str) -> Option<String> {
-    let valid =
-        |c: &str| !c.is_empty() && c.len() <= 256 && c.bytes().all(|b| b.is_ascii_graphic());
-    if let Some(c) = std::env::var("SNAP_COOKIE").ok().filter(|c| valid(c)) {
-        return Some(c);
-    }
-    let c = std::fs::read_to_string(dirs.snap_cookie(snap)).ok()?;
-    valid(c.trim()).then(|| c.trim().to_owned())
-}
-
-/// The process's start time (field 22 of `/proc/self/stat`, in clock ticks since boot): with
-/// the pid, it names this process and no later one that reuses the pid.
-pub fn own_start_time() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Records this launch as a running app of `snap`: `<root>/run/snapd/running/snap.NAME/PID`
-/// holding the process's start time (the exec keeps the pid). Automatic refreshes put off a
-/// snap whose apps run. Best effort: tracking is no part of confinement, so a failure only
-/// means the snap may be refreshed while the app runs. The directories are sticky and
-/// world-writable (as /tmp) so that every user's apps are seen; a false entry can only put off
-/// a refresh, for at most the policy's limit.
-pub fn record_running_app(dirs: &Dirs, snap: &str) -> Result<PathBuf, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let base = dirs.running_apps_dir();
-    let dir = base.join(format!("snap.{snap}"));
-    for d in [&base, &dir] {
-        match DirBuilder::new().mode(0o1777).create(d) {
-            Ok(()) => {
-                // The umask took bits off.
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777))
-                    .map_err(|e| e.to_string())?;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(d.parent().unwrap_or(Path::new("/")))
-                    .map_err(|e| e.to_string())?;
-                DirBuilder::new()
-                    .mode(0o1777)
-                    .create(d)
-                    .map_err(|e| e.to_string())?;
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777))
-                    .map_err(|e| e.to_string())?;
-            }
-            Err(e) => return Err(format!("{}: {e}", d.display())),
-        }
-    }
-    let start = own_start_time().ok_or("cannot read /proc/self/stat")?;
-    let file = dir.join(std::process::id().to_string());
-    std::fs::write(&file, format!("{start}\n")).map_err(|e| format!("{}: {e}", file.display()))?;
-    Ok(file)
 }

@@ -29,6 +29,12 @@ pub struct StoreFixture {
     pub installed: Vec<String>,
 }
 
+impl Default for StoreFixture {
+    fn default() -> Self {
+        StoreFixture::new()
+    }
+}
+
 impl StoreFixture {
     pub fn new() -> StoreFixture {
         StoreFixture::with_nginx("")

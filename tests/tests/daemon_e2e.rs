@@ -984,7 +984,10 @@ fn bases_must_exist_and_be_bases() {
     assert_no_leaks_except_installed(&root, 2);
 
     // A file of another type over an installed snap: a refresh cannot change the type.
-    let err = refused(&install(&root, &base_snap(&fx.path().join("again"), "notabase")));
+    let err = refused(&install(
+        &root,
+        &base_snap(&fx.path().join("again"), "notabase"),
+    ));
     assert_eq!(
         err,
         "error: cannot refresh snap \"notabase\" of type \"app\" to a snap of type \"base\"\n"
@@ -1017,10 +1020,7 @@ fn unsigned_snaps_need_dangerous() {
 
     // A name, not a file: this daemon has no store configured.
     let err = refused(&root.snap(&["install", "signed-base"]));
-    assert!(
-        err.starts_with("error: no store is configured"),
-        "{err}"
-    );
+    assert!(err.starts_with("error: no store is configured"), "{err}");
     assert_untouched(&root, &before, &list_before, "store install");
     assert!(d.stop().success(), "{}", d.log_text());
 }

@@ -565,3 +565,36 @@ fn the_launcher_records_running_apps_for_refresh_awareness() {
     let _ = child.wait();
     fx.finish();
 }
+
+#[test]
+fn a_snap_with_hooks_config_and_app_data_leaves_nothing_when_removed() {
+    need_root!();
+    let mut fx = Fixture::new(&[]);
+    let volatile = [
+        "var/lib/snapd/state.json",
+        "var/lib/snapd/state.journal",
+        "var/lib/snapd/state.lock",
+        "run",
+    ];
+    let before = tree(fx.path(), &volatile);
+    ok(&fx.install(
+        "tidy",
+        "plugs:\n  cam:\n    interface: camera\n",
+        &[
+            ("meta/hooks/install", "snapctl set a.b=1"),
+            ("meta/hooks/configure", "exit 0"),
+            ("meta/hooks/connect-plug-cam", "exit 0"),
+        ],
+    ));
+    ok(&fx.snap(&["set", "tidy", "c=2"]));
+    ok(&fx.snap(&["connect", "tidy:cam"]));
+    ok(&fx.run(
+        "tidy",
+        &["sh", "-c", "echo x > $SNAP_USER_DATA/f; echo y > /tmp/f"],
+    ));
+    ok(&fx.run("tidy", &["snapctl", "set-health", "okay"]));
+    ok(&fx.snap(&["remove", "--purge", "tidy"]));
+    fx.rb.installed.retain(|n| n != "tidy");
+    assert_eq!(tree(fx.path(), &volatile), before, "the root changed");
+    fx.finish();
+}

@@ -355,7 +355,10 @@ fn network_auto_connects_camera_is_connected_by_hand_and_profiles_follow() {
         .iter()
         .map(|t| t["kind"].as_str().unwrap())
         .collect();
-    let link = kinds.iter().position(|k| *k == "link-snap").expect("link-snap");
+    let link = kinds
+        .iter()
+        .position(|k| *k == "link-snap")
+        .expect("link-snap");
     assert_eq!(kinds.get(link + 1), Some(&"auto-connect"), "{install:#}");
     assert_eq!(
         fx.established(),

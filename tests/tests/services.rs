@@ -816,13 +816,19 @@ fn stop_modes_reload_and_following_logs() {
         &[
             (
                 "usr1",
-                "trap 'echo usr1 >> $SNAP_COMMON/events; exit 0' USR1\nwhile true; do sleep 0.1; done",
+                "trap 'echo usr1 >> $SNAP_COMMON/events; exit 0' USR1\necho ready >> $SNAP_COMMON/usr1-ready\nwhile true; do sleep 0.1; done",
             ),
             ("reload", "echo start >> $SNAP_COMMON/reload-starts\nwhile true; do sleep 0.2; echo tick; done"),
             ("do-reload", "echo reloaded >> $SNAP_COMMON/events"),
         ],
     );
     // stop-mode: the service gets its own signal, and stops well before the stop timeout.
+    // (Once its handler is in place: a signal before that would end the shell silently.)
+    wait_for(
+        "the usr1 service's handler",
+        Duration::from_secs(10),
+        || fx.count("svc-modes", "usr1-ready") == 1,
+    );
     let t = Instant::now();
     fx.snap_ok(&["stop", "svc-modes.usr1"]);
     assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());

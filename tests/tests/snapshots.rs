@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use snap_core::Revision;
 use snap_core::dirs::Dirs;
-use snap_snapshots::digest::sha384_hex;
+use snap_snapshots::digest::sha256_hex;
 use snap_snapshots::meta::{
     EpochJson, FORMAT, META_FILE, META_SUM_FILE, SYSTEM_MEMBER, format_time,
 };
@@ -356,7 +356,7 @@ fn round_trip_is_byte_identical() {
     assert_eq!(hello.users, vec!["alice".to_string()]);
     assert_eq!(hello.time, format_time(t0()));
     assert_eq!(hello.conf, Some(serde_json::json!({"greeting": "hello"})));
-    assert!(hello.sha384.contains_key("user/alice.tar.zst"));
+    assert!(hello.sha256.contains_key("user/alice.tar.zst"));
     assert!(hello.size > 0 && hello.unpacked[SYSTEM_MEMBER] > 3 << 20);
     assert!(
         root.path(&format!(
@@ -370,7 +370,7 @@ fn round_trip_is_byte_identical() {
     for (p, mode) in [
         (sdir.clone(), 0o700),
         (sdir.join("meta.json"), 0o600),
-        (sdir.join("meta.sha384"), 0o600),
+        (sdir.join("meta.sha256"), 0o600),
         (sdir.join("archive.tar.zst"), 0o600),
         (sdir.join("user/alice.tar.zst"), 0o600),
     ] {
@@ -617,7 +617,7 @@ fn plant_snapshot(root: &Root, set: u64, tar: &[u8], unpacked: u64) {
         time: format_time(t0()),
         users: vec![],
         conf: None,
-        sha384: [(SYSTEM_MEMBER.to_owned(), sha384_hex(&archive))].into(),
+        sha256: [(SYSTEM_MEMBER.to_owned(), sha256_hex(&archive))].into(),
         sizes: [(SYSTEM_MEMBER.to_owned(), archive.len() as u64)].into(),
         unpacked: [(SYSTEM_MEMBER.to_owned(), unpacked)].into(),
         size: archive.len() as u64,
@@ -626,7 +626,7 @@ fn plant_snapshot(root: &Root, set: u64, tar: &[u8], unpacked: u64) {
     };
     let json = serde_json::to_vec(&meta).unwrap();
     fs::write(dir.join(META_FILE), &json).unwrap();
-    fs::write(dir.join(META_SUM_FILE), format!("{}\n", sha384_hex(&json))).unwrap();
+    fs::write(dir.join(META_SUM_FILE), format!("{}\n", sha256_hex(&json))).unwrap();
 }
 
 fn hostile_cases() -> Vec<(&'static str, Vec<Raw>, u64)> {

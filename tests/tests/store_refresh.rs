@@ -155,3 +155,45 @@ fn holds_are_set_and_removed_per_snap_and_for_all() {
     assert!(err.contains("unknown unit \"d\""), "{err}");
     fx.finish();
 }
+
+#[test]
+fn the_gadgets_defaults_apply_to_a_store_snap_at_install() {
+    need_root!();
+    let mut fx = Fx::new();
+    fx.publish(&fx.base(), "latest/stable");
+    fx.publish(&fx.app("alpha", "1"), "latest/stable");
+    ok(&fx.snap(&["install", "core24"]));
+    fx.installed.push("core24".into());
+    // A gadget whose defaults name alpha by its store id.
+    let id = snap_store::snap_id_for("alpha");
+    let gadget = make_snap(
+        &fx.dir.path().join("gadget"),
+        "name: board\nversion: '1'\ntype: gadget\nbase: core24\nsummary: a board\n",
+        &[(
+            "meta/gadget.yaml",
+            &format!(
+                "defaults:\n  {id}:\n    greeting: from the board\n    net:\n      port: 8080\n"
+            ),
+            0o644,
+        )],
+    );
+    ok(&fx.snap(&["install", "--dangerous", gadget.to_str().unwrap()]));
+    fx.installed.push("board".into());
+    ok(&fx.snap(&["install", "alpha"]));
+    fx.installed.push("alpha".into());
+    assert_eq!(
+        api_get(&fx.root, "/v2/snaps/alpha")["result"]["id"],
+        serde_json::json!(id)
+    );
+    assert_eq!(
+        out_text(&fx.snap(&["get", "alpha", "greeting"])),
+        "from the board\n"
+    );
+    assert_eq!(out_text(&fx.snap(&["get", "alpha", "net.port"])), "8080\n");
+    // A snap from a file has no store id: the gadget has nothing for it.
+    let side = fx.app("beta", "1");
+    ok(&fx.snap(&["install", "--dangerous", side.to_str().unwrap()]));
+    fx.installed.push("beta".into());
+    assert_eq!(out_text(&fx.snap(&["get", "beta"])), "");
+    fx.finish();
+}

@@ -399,3 +399,108 @@ fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes() {
         dev.teardown();
     }
 }
+
+/// A refresh confirmed at the start and failing later in its change is undone as a whole:
+/// the boot kernel goes back to x1 directly (both are known to boot) and x2's files go.
+#[test]
+fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let mut dev = Device::new();
+    dev.start(&[]);
+    dev.install_x1();
+    let id = dev.refresh_x2();
+    dev.assert_waiting(&id);
+    assert_eq!(dev.reboot(), X2);
+    // auto-connect is the first task after the reboot point.
+    dev.start(&[("SNAPD_TEST_FAIL_TASK", "auto-connect")]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Error", "{chg:#}");
+    let prepare = chg["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "prepare-boot")
+        .unwrap();
+    assert_eq!(prepare["status"], "Undone", "{chg:#}");
+    assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
+    assert_eq!(dev.extracted(X2), None);
+    assert_eq!(dev.current(), "x1");
+    dev.stop();
+    assert_eq!(dev.reboot(), X1);
+    dev.teardown();
+}
+
+/// The daemon dies after both environment writes, before the Wait is recorded, and the power
+/// cut reboots the device: grub tries x2 once. The restarted daemon re-runs `prepare-boot`,
+/// which concludes the try it finds when x2 runs; when grub already fell back the
+/// environment cannot tell this from a try cut after its first write, and x2 is tried again.
+#[test]
+fn a_power_cut_after_the_writes_is_concluded_by_the_rerun() {
+    if !is_root() {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    for x2_boots in [true, false] {
+        let mut dev = Device::new();
+        dev.start(&[]);
+        dev.install_x1();
+        dev.stop();
+        dev.daemon = Some(start_daemon_may_crash(
+            &dev.root,
+            &[
+                ("SNAPD_TEST_CMDLINE_FILE", dev.cmdline().to_str().unwrap()),
+                ("SNAPD_TEST_BOOT_CRASH", "env-write-2"),
+            ],
+        ));
+        let _ = dev.root.snap(&[
+            "install",
+            "--dangerous",
+            "--no-wait",
+            dev.k2.to_str().unwrap(),
+        ]);
+        let st = dev.daemon.as_mut().unwrap().wait_exit();
+        assert!(!st.success(), "the daemon did not crash");
+        dev.daemon = None;
+        assert_eq!(dev.vars(), (X1.into(), X2.into(), "try".into()));
+        assert_eq!(dev.reboot(), X2);
+        if !x2_boots {
+            assert_eq!(dev.reboot(), X1);
+        }
+        dev.start(&[]);
+        let id = all_changes(&dev.root)
+            .last()
+            .and_then(|c| c["id"].as_str().map(str::to_owned))
+            .unwrap();
+        if !x2_boots {
+            // grub cleared `trying`: the environment reads as a try prepared only as far as
+            // the candidate (a crash after the first write), so the re-run prepares it again
+            // and x2 gets one more try, which fails the same way.
+            dev.assert_waiting(&id);
+            assert_eq!(dev.reboot(), X2);
+            assert_eq!(dev.reboot(), X1);
+            dev.start(&[]);
+        }
+        let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+        if x2_boots {
+            assert_eq!(chg["status"], "Done", "{chg:#}");
+            assert_eq!(dev.vars(), (X2.into(), String::new(), String::new()));
+            assert_eq!(dev.current(), "x2");
+        } else {
+            assert_eq!(chg["status"], "Error", "{chg:#}");
+            assert!(
+                chg["err"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("fell back to tkernel_x1.snap"),
+                "{chg:#}"
+            );
+            assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
+            assert_eq!(dev.current(), "x1");
+            assert_eq!(dev.extracted(X2), None);
+        }
+        dev.teardown();
+    }
+}

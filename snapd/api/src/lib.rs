@@ -15,3 +15,14 @@ pub use client::{Client, ClientError, MultipartFile};
 pub use envelope::{ErrorResult, Maintenance, Response, ResponseType, status_text};
 pub use services::*;
 pub use types::*;
+
+/// A JSON document as snap and snapctl print configuration: indented with tabs (Go's
+/// `json.MarshalIndent(v, "", "\t")`).
+pub fn pretty_json_tabs(v: &serde_json::Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    v.serialize(&mut ser).expect("a JSON value serializes");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}

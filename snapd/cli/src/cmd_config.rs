@@ -1,13 +1,12 @@
 //! `snap get`, `snap set` and `snap unset`: a snap's configuration over
 //! `/v2/snaps/{name}/conf`. Setting runs the snap's configure hook, which may refuse.
 
-use anyhow::Context;
 use clap::Args;
 use serde_json::{Map, Value};
 use snapd_api::Client;
 
 use crate::table;
-use crate::wait::wait_change;
+use crate::wait::follow;
 
 /// The get command prints configuration options for the snap (`system` for the system's own).
 #[derive(Args)]
@@ -73,7 +72,7 @@ pub async fn get(client: &Client, a: GetArgs) -> anyhow::Result<()> {
 /// is a table of keys (nested objects shown as `{...}`) unless `-d` asks for JSON.
 pub fn render_get(result: &Value, keys: &[String], document: bool, list: bool) -> String {
     if document {
-        return format!("{}\n", pretty(result));
+        return format!("{}\n", snapd_api::pretty_json_tabs(result));
     }
     let empty = Map::new();
     let obj = result.as_object().unwrap_or(&empty);
@@ -82,7 +81,7 @@ pub fn render_get(result: &Value, keys: &[String], document: bool, list: bool) -
         [one] => match obj.get(one) {
             Some(Value::Object(m)) => (m, format!("{one}.")),
             Some(Value::String(s)) if !list => return format!("{s}\n"),
-            Some(v) if !list => return format!("{}\n", pretty(v)),
+            Some(v) if !list => return format!("{}\n", snapd_api::pretty_json_tabs(v)),
             _ => (obj, String::new()),
         },
         _ => (obj, String::new()),
@@ -104,15 +103,6 @@ pub fn render_get(result: &Value, keys: &[String], document: bool, list: bool) -
         rows.push(vec![format!("{prefix}{k}"), shown]);
     }
     table::render(&rows)
-}
-
-fn pretty(v: &Value) -> String {
-    use serde::Serialize;
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    v.serialize(&mut ser).expect("a JSON value serializes");
-    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 /// Parses `key=value` and `key!` as snapd does.
@@ -171,14 +161,7 @@ async fn put(
             body.into(),
         )
         .await?;
-    let id = resp
-        .change
-        .context("async response without change reference")?;
-    if no_wait {
-        println!("{id}");
-        return Ok(());
-    }
-    wait_change(client, &id).await?;
+    follow(client, resp, no_wait).await?;
     Ok(())
 }
 

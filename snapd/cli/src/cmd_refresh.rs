@@ -6,7 +6,7 @@ use clap::Args;
 use snapd_api::{Client, Snap};
 
 use crate::timefmt;
-use crate::wait::wait_change;
+use crate::wait::follow;
 
 /// The refresh command updates the named snaps (all snaps from the store when none are named)
 /// to the latest revision of the channel they track; if one fails, none is refreshed.
@@ -106,14 +106,9 @@ pub async fn refresh(client: &Client, a: RefreshArgs) -> anyhow::Result<()> {
             client.post_json("/v2/snaps", &body).await?
         }
     };
-    let id = resp
-        .change
-        .context("async response without change reference")?;
-    if a.no_wait {
-        println!("{id}");
+    let Some(change) = follow(client, resp, a.no_wait).await? else {
         return Ok(());
-    }
-    let change = wait_change(client, &id).await?;
+    };
     let names: Vec<String> = change
         .data
         .as_ref()
@@ -159,18 +154,7 @@ async fn hold(client: &Client, snaps: &[String], duration: &str) -> anyhow::Resu
     let until = hold_until(duration)?;
     if snaps.is_empty() {
         // All snaps: the system's refresh.hold.
-        let body = serde_json::json!({"refresh.hold": until});
-        let resp = client
-            .request(
-                "PUT",
-                "/v2/snaps/system/conf",
-                Some("application/json"),
-                serde_json::to_vec(&body)?.into(),
-            )
-            .await?;
-        if let Some(id) = resp.change {
-            wait_change(client, &id).await?;
-        }
+        set_system_hold(client, serde_json::Value::String(until.clone())).await?;
         println!("Auto-refresh of all snaps held until {until}");
         return Ok(());
     }
@@ -182,20 +166,24 @@ async fn hold(client: &Client, snaps: &[String], duration: &str) -> anyhow::Resu
     Ok(())
 }
 
+/// `refresh.hold` of the system's configuration (`null` removes it), waiting for the change.
+async fn set_system_hold(client: &Client, value: serde_json::Value) -> anyhow::Result<()> {
+    let body = serde_json::json!({ "refresh.hold": value });
+    let resp = client
+        .request(
+            "PUT",
+            "/v2/snaps/system/conf",
+            Some("application/json"),
+            serde_json::to_vec(&body)?.into(),
+        )
+        .await?;
+    follow(client, resp, false).await?;
+    Ok(())
+}
+
 async fn unhold(client: &Client, snaps: &[String]) -> anyhow::Result<()> {
     if snaps.is_empty() {
-        let body = serde_json::json!({"refresh.hold": null});
-        let resp = client
-            .request(
-                "PUT",
-                "/v2/snaps/system/conf",
-                Some("application/json"),
-                serde_json::to_vec(&body)?.into(),
-            )
-            .await?;
-        if let Some(id) = resp.change {
-            wait_change(client, &id).await?;
-        }
+        set_system_hold(client, serde_json::Value::Null).await?;
         println!("Removed auto-refresh hold on all snaps");
         return Ok(());
     }
@@ -240,10 +228,7 @@ pub async fn switch(client: &Client, a: SwitchArgs) -> anyhow::Result<()> {
     let resp = client
         .post_json(&format!("/v2/snaps/{}", a.snap), &body)
         .await?;
-    let id = resp
-        .change
-        .context("async response without change reference")?;
-    wait_change(client, &id).await?;
+    follow(client, resp, false).await?;
     println!("{} switched to the {channel} channel", a.snap);
     Ok(())
 }

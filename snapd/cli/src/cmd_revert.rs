@@ -1,10 +1,9 @@
 //! `snap revert NAME [--revision=R]`: back to a retained revision and its data.
 
-use anyhow::Context;
 use clap::Args;
 use snapd_api::Client;
 
-use crate::wait::wait_change;
+use crate::wait::follow;
 
 /// The revert command reverts the given snap to its state before the latest refresh: the
 /// previous revision (or the one given) becomes current again, with the data it had.
@@ -28,14 +27,9 @@ pub async fn run(client: &Client, a: RevertArgs) -> anyhow::Result<()> {
     let resp = client
         .post_json(&format!("/v2/snaps/{}", a.snap), &body)
         .await?;
-    let id = resp
-        .change
-        .context("async response without change reference")?;
-    if a.no_wait {
-        println!("{id}");
+    if follow(client, resp, a.no_wait).await?.is_none() {
         return Ok(());
     }
-    wait_change(client, &id).await?;
     let snap = client.get(&format!("/v2/snaps/{}", a.snap)).await?;
     let field = |k: &str| snap.result[k].as_str().unwrap_or("").to_owned();
     println!(

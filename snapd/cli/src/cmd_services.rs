@@ -5,7 +5,7 @@ use clap::Args;
 use snapd_api::{AppsAction, Client, JsonSeqDecoder, LogRecord};
 
 use crate::table;
-use crate::wait::wait_change;
+use crate::wait::follow;
 
 /// The services command lists the services of installed snaps, whether they start at boot
 /// and whether they are running.
@@ -108,14 +108,9 @@ async fn act(client: &Client, action: AppsAction, no_wait: bool) -> anyhow::Resu
     let resp = client
         .post_json("/v2/apps", &serde_json::to_value(&action)?)
         .await?;
-    let id = resp
-        .change
-        .context("async response without change reference")?;
-    if no_wait {
-        println!("{id}");
+    if follow(client, resp, no_wait).await?.is_none() {
         return Ok(());
     }
-    wait_change(client, &id).await?;
     let past = match what.as_str() {
         "start" => "Started",
         "stop" => "Stopped",

@@ -73,3 +73,20 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
         }
     }
 }
+
+/// The change an async response started: with `no_wait` its id is printed and `None` comes
+/// back (snap's `--no-wait`), otherwise the change once it is done.
+pub async fn follow(
+    client: &Client,
+    resp: snapd_api::Response,
+    no_wait: bool,
+) -> anyhow::Result<Option<Change>> {
+    let id = resp
+        .change
+        .context("async response without change reference")?;
+    if no_wait {
+        println!("{id}");
+        return Ok(None);
+    }
+    wait_change(client, &id).await.map(Some)
+}

@@ -9,6 +9,7 @@ mod ctlcmd;
 mod daemon;
 mod dbus;
 mod firstboot;
+mod gadget;
 mod healthmgr;
 mod hookmgr;
 mod ifacemgr;

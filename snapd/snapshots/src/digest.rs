@@ -1,12 +1,14 @@
-//! SHA-384 of archive members, computed while writing (save) or by reading a file (check,
-//! restore). SHA-384 rather than snapd's SHA3-384: on this machine's CPUs sha2 hashes about
-//! 550 MB/s against 300 MB/s for sha3, and the hash is on the critical path of save and restore.
+//! SHA-256 of archive members, computed while writing (save) or by reading a file (check,
+//! restore). SHA-256 rather than snapd's SHA3-384: the hash is on the critical path of save and
+//! restore, and CPUs with SHA extensions (sha2 uses them when present) hash SHA-256 about twice
+//! as fast as SHA-384 (1.76 GB/s against 0.84 GB/s on this machine, `openssl speed`), and
+//! several times faster than SHA3-384.
 
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use sha2::{Digest, Sha384};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Result, io};
 
@@ -20,19 +22,19 @@ pub fn to_hex(bytes: &[u8]) -> String {
     s
 }
 
-pub fn sha384_hex(data: &[u8]) -> String {
-    to_hex(&Sha384::digest(data))
+pub fn sha256_hex(data: &[u8]) -> String {
+    to_hex(&Sha256::digest(data))
 }
 
-/// SHA-384 (hex) and length of a file, read in large blocks.
-pub fn sha384_file(path: &Path) -> Result<(String, u64)> {
+/// SHA-256 (hex) and length of a file, read in large blocks.
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let f = File::open(path).map_err(io("open", path))?;
-    sha384_open(f, path)
+    sha256_open(f, path)
 }
 
-/// SHA-384 (hex) and length of an open file (`path` only names it in errors).
-pub fn sha384_open(mut f: File, path: &Path) -> Result<(String, u64)> {
-    let mut h = Sha384::new();
+/// SHA-256 (hex) and length of an open file (`path` only names it in errors).
+pub fn sha256_open(mut f: File, path: &Path) -> Result<(String, u64)> {
+    let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
     let mut len = 0u64;
     loop {
@@ -49,7 +51,7 @@ pub fn sha384_open(mut f: File, path: &Path) -> Result<(String, u64)> {
 /// A writer that hashes and counts everything passing through it.
 pub struct HashingWriter<W> {
     inner: W,
-    hasher: Sha384,
+    hasher: Sha256,
     len: u64,
 }
 
@@ -57,7 +59,7 @@ impl<W: Write> HashingWriter<W> {
     pub fn new(inner: W) -> Self {
         HashingWriter {
             inner,
-            hasher: Sha384::new(),
+            hasher: Sha256::new(),
             len: 0,
         }
     }
@@ -93,8 +95,11 @@ mod tests {
         let (inner, hex, len) = w.finish();
         assert_eq!(inner, b"hello world");
         assert_eq!(len, 11);
-        assert_eq!(hex, sha384_hex(b"hello world"));
+        assert_eq!(hex, sha256_hex(b"hello world"));
         // FIPS 180-4 test vector for "abc".
-        assert!(sha384_hex(b"abc").starts_with("cb00753f45a35e8bb5a03d699ac65007"));
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! Export and import of a set as one stream: an uncompressed tar holding each snapshot's
-//! directory (`<dir>/meta.json`, `<dir>/meta.sha384`, `<dir>/archive.tar.zst`,
+//! directory (`<dir>/meta.json`, `<dir>/meta.sha256`, `<dir>/archive.tar.zst`,
 //! `<dir>/user/<name>.tar.zst`) and, last, `export.json` listing every file, so an importer
 //! knows the stream is complete (snapd's layout, with directories instead of zips).
 //!
@@ -24,7 +24,7 @@ use crate::store::{Snapshots, read_meta, sync_dir, verify_member, write_meta};
 use crate::unpack::{UnpackError, scan};
 
 pub const EXPORT_FILE: &str = "export.json";
-/// `meta.json`, `meta.sha384` and `export.json` are small; a bigger one is refused unread.
+/// `meta.json`, `meta.sha256` and `export.json` are small; a bigger one is refused unread.
 const MAX_SMALL_FILE: u64 = 1 << 20;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -81,7 +81,7 @@ impl Snapshots {
             let dir = m.dir_name();
             let names = [META_FILE.to_owned(), META_SUM_FILE.to_owned()]
                 .into_iter()
-                .chain(m.sha384.keys().cloned());
+                .chain(m.sha256.keys().cloned());
             for name in names {
                 let path = self.dir.join(&dir).join(&name);
                 let file = File::open(&path).map_err(io("open", &path))?;
@@ -126,11 +126,11 @@ impl Snapshots {
             if &m.dir_name() != dir {
                 return Err(bad(format!("{dir}: meta.json names {}", m.dir_name())));
             }
-            let expected: BTreeSet<&String> = m.sha384.keys().collect();
+            let expected: BTreeSet<&String> = m.sha256.keys().collect();
             if expected != members.iter().collect() {
                 return Err(bad(format!("{dir}: members do not match meta.json")));
             }
-            for (member, sum) in &m.sha384 {
+            for (member, sum) in &m.sha256 {
                 verify_member(&sdir, &m, member, sum)?;
                 let limit = m.unpacked.get(member).copied().unwrap_or(0);
                 let mut checker = EntryChecker::new(tops(m.revision, m.revision), limit);
@@ -191,7 +191,7 @@ impl Snapshots {
     fn identical_set(&self, metas: &[Snapshot]) -> Result<Option<u64>> {
         let key = |ms: &[Snapshot]| -> Vec<(String, String, BTreeMap<String, String>)> {
             ms.iter()
-                .map(|m| (m.snap.clone(), m.revision.to_string(), m.sha384.clone()))
+                .map(|m| (m.snap.clone(), m.revision.to_string(), m.sha256.clone()))
                 .collect()
         };
         let want = key(metas);
@@ -329,7 +329,7 @@ fn receive(r: impl Read, staging: &std::path::Path) -> Result<BTreeMap<String, B
     }
     for dir in dirs.keys() {
         if metas_seen.get(dir) != Some(&2) {
-            return Err(bad(format!("{dir}: meta.json or meta.sha384 missing")));
+            return Err(bad(format!("{dir}: meta.json or meta.sha256 missing")));
         }
     }
     if metas_seen.keys().any(|d| !dirs.contains_key(d)) {

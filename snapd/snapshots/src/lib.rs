@@ -2,7 +2,7 @@
 //! `export-snapshot`/`import-snapshot` and the automatic snapshot on removal.
 //!
 //! A set holds one snapshot per snap: `var/snap/NAME/{REV,common}` and each user's
-//! `~/snap/NAME/{REV,common}` as zstd-compressed tar archives with SHA-384 checksums and the
+//! `~/snap/NAME/{REV,common}` as zstd-compressed tar archives with SHA-256 checksums and the
 //! snap's metadata and configuration. The format is in `spec/snapshots.md`.
 //!
 //! Pure parts (`meta`, `entry`, `plan`, `pax`) decide; `pack`, `unpack`, `store`, `restore`,

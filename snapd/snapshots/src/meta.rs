@@ -1,7 +1,7 @@
 //! What a snapshot records (`meta.json`) and how its files are named. Pure.
 //!
 //! A snapshot of one snap is a directory `<set>_<snap>_<version>_<revision>` under
-//! `var/lib/snapd/snapshots` holding `meta.json`, `meta.sha384`, `archive.tar.zst` (the system
+//! `var/lib/snapd/snapshots` holding `meta.json`, `meta.sha256`, `archive.tar.zst` (the system
 //! data) and `user/<name>.tar.zst` (one per user). See `spec/snapshots.md`.
 
 use std::collections::BTreeMap;
@@ -14,8 +14,8 @@ use snap_core::{Epoch, Revision};
 /// The version of this layout, recorded in every `meta.json`.
 pub const FORMAT: u32 = 1;
 pub const META_FILE: &str = "meta.json";
-/// Hex SHA-384 of `meta.json` followed by a newline, as snapd's `meta.sha3_384`.
-pub const META_SUM_FILE: &str = "meta.sha384";
+/// Hex SHA-256 of `meta.json` followed by a newline, as snapd's `meta.sha3_384`.
+pub const META_SUM_FILE: &str = "meta.sha256";
 /// The archive of `var/snap/NAME/{REV,common}`.
 pub const SYSTEM_MEMBER: &str = "archive.tar.zst";
 const USER_PREFIX: &str = "user/";
@@ -71,7 +71,7 @@ impl From<&Epoch> for EpochJson {
 }
 
 /// `meta.json`: one snap's snapshot in a set. Field names follow snapd's Snapshot object, except
-/// `sha384` (snapd: `sha3-384`) which names the algorithm actually used.
+/// `sha256` (snapd: `sha3-384`) which names the algorithm actually used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub struct Snapshot {
@@ -93,8 +93,8 @@ pub struct Snapshot {
     /// The snap's configuration at save time, as the daemon passed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conf: Option<serde_json::Value>,
-    /// Member name → hex SHA-384 of its bytes.
-    pub sha384: BTreeMap<String, String>,
+    /// Member name → hex SHA-256 of its bytes.
+    pub sha256: BTreeMap<String, String>,
     /// Member name → its length in bytes.
     pub sizes: BTreeMap<String, u64>,
     /// Member name → the sum of the file sizes its archive declares (bounds a restore).
@@ -122,24 +122,24 @@ impl Snapshot {
         }
         validate_instance_name(&self.snap).map_err(|e| e.to_string())?;
         validate_version(&self.version).map_err(|e| e.to_string())?;
-        if !self.sha384.contains_key(SYSTEM_MEMBER) {
+        if !self.sha256.contains_key(SYSTEM_MEMBER) {
             return Err("no system data member".into());
         }
         let mut users = Vec::new();
-        for (name, digest) in &self.sha384 {
+        for (name, digest) in &self.sha256 {
             match parse_member(name) {
                 Some(MemberKind::User(u)) => users.push(u),
                 Some(MemberKind::System) => {}
                 None => return Err(format!("invalid member name {name:?}")),
             }
-            if digest.len() != 96 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if digest.len() != 64 || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(format!("invalid digest for {name}"));
             }
             if !self.sizes.contains_key(name) || !self.unpacked.contains_key(name) {
                 return Err(format!("no size recorded for {name}"));
             }
         }
-        if self.sizes.len() != self.sha384.len() || self.unpacked.len() != self.sha384.len() {
+        if self.sizes.len() != self.sha256.len() || self.unpacked.len() != self.sha256.len() {
             return Err("sizes name members without a digest".into());
         }
         if users != self.users {
@@ -195,7 +195,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     fn sample() -> Snapshot {
-        let d = "a".repeat(96);
+        let d = "a".repeat(64);
         Snapshot {
             format: FORMAT,
             set: 3,
@@ -208,7 +208,7 @@ mod tests {
             time: format_time(UNIX_EPOCH + Duration::new(1_700_000_000, 5)),
             users: vec!["alice".into()],
             conf: Some(serde_json::json!({"k": 1})),
-            sha384: [
+            sha256: [
                 (SYSTEM_MEMBER.to_owned(), d.clone()),
                 (user_member("alice"), d),
             ]
@@ -267,8 +267,8 @@ mod tests {
         s.snap = "../etc".into();
         assert!(s.validate().is_err());
         let mut s = sample();
-        s.sha384
-            .insert("user/../../x.tar.zst".into(), "a".repeat(96));
+        s.sha256
+            .insert("user/../../x.tar.zst".into(), "a".repeat(64));
         assert!(s.validate().is_err());
         let mut s = sample();
         s.users.push("bob".into());

@@ -1,5 +1,5 @@
 //! Writing one archive member: the tops of a data base (`<rev>`, `common`) as a tar stream
-//! compressed by multithreaded zstd, hashed (SHA-384) on its way to the file.
+//! compressed by multithreaded zstd, hashed (SHA-256) on its way to the file.
 //!
 //! The walk is sorted, so the same tree gives the same archive. Ownership, modes, nanosecond
 //! mtimes and `user.` extended attributes (PAX), symlinks, hard links and fifos are kept; sockets are skipped as GNU tar does;
@@ -41,7 +41,7 @@ impl Default for Compression {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packed {
-    pub sha384: String,
+    pub sha256: String,
     /// Bytes of the member file.
     pub size: u64,
     /// Sum of the regular files' sizes in the archive.
@@ -116,11 +116,11 @@ pub fn pack(
     drop(user);
     let enc = tar.into_inner().map_err(io("write", out))?;
     let hashing = enc.finish().map_err(io("write", out))?;
-    let (buffered, sha384, size) = hashing.finish();
+    let (buffered, sha256, size) = hashing.finish();
     let file = buffered.into_inner().map_err(|e| werr(e.into_error()))?;
     file.sync_all().map_err(io("sync", out))?;
     Ok(Packed {
-        sha384,
+        sha256,
         size,
         unpacked,
     })

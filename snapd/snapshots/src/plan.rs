@@ -177,7 +177,7 @@ pub fn plan_restore(
         }
         let target = req.revisions.get(&s.snap).copied().unwrap_or(s.revision);
         let mut units = Vec::new();
-        if s.sha384.contains_key(meta::SYSTEM_MEMBER) {
+        if s.sha256.contains_key(meta::SYSTEM_MEMBER) {
             units.push(Unit {
                 member: meta::SYSTEM_MEMBER.into(),
                 base: dirs.snap_data_base(&s.snap),
@@ -275,7 +275,7 @@ mod tests {
             size: sizes.len() as u64,
             unpacked: sizes.clone(),
             sizes,
-            sha384: sha,
+            sha256: sha,
             auto: expiry.is_some(),
             expiry_time: expiry.map(format_time),
         }

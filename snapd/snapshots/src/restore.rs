@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use snap_core::Revision;
 
 use crate::creds::AsUser;
-use crate::digest::sha384_open;
+use crate::digest::sha256_open;
 use crate::entry::EntryChecker;
 use crate::error::{Result, SnapshotError, io};
 use crate::plan::{RestoreRequest, Unit, plan_restore};
@@ -123,7 +123,7 @@ fn stage(
     created: &mut Created,
 ) -> Result<Staged> {
     let member = sdir.join(&unit.member);
-    let expected = s.sha384.get(&unit.member).cloned().unwrap_or_default();
+    let expected = s.sha256.get(&unit.member).cloned().unwrap_or_default();
     let limit = s.unpacked.get(&unit.member).copied().unwrap_or(0);
     let open = || File::open(&member).map_err(io("open", &member));
     let (for_hash, for_unpack) = (open()?, open()?);
@@ -142,7 +142,7 @@ fn stage(
     };
     // Hash on another core while unpacking on this one; nothing is swapped in before both end.
     let (hashed, unpacked) = std::thread::scope(|scope| {
-        let hasher = scope.spawn(|| sha384_open(for_hash, &member));
+        let hasher = scope.spawn(|| sha256_open(for_hash, &member));
         let unpacked = unpack(for_unpack, tmp.path(), &mut checker, own);
         (hasher.join(), unpacked)
     });

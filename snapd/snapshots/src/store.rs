@@ -9,7 +9,7 @@ use std::time::SystemTime;
 
 use snap_core::dirs::Dirs;
 
-use crate::digest::{sha384_file, sha384_hex};
+use crate::digest::{sha256_file, sha256_hex};
 use crate::error::{Result, SnapshotError, io};
 use crate::meta::{self, EpochJson, FORMAT, META_FILE, META_SUM_FILE, Snapshot, format_time};
 use crate::pack::{Compression, pack};
@@ -116,7 +116,7 @@ impl Snapshots {
                 .mode(0o700)
                 .create(&sdir)
                 .map_err(io("create directory", &sdir))?;
-            let mut sha384 = BTreeMap::new();
+            let mut sha256 = BTreeMap::new();
             let mut sizes = BTreeMap::new();
             let mut unpacked = BTreeMap::new();
             let mut users = Vec::new();
@@ -139,7 +139,7 @@ impl Snapshots {
                 let out = sdir.join(&unit.member);
                 let as_user = unit.owner.filter(|_| rustix::process::geteuid().is_root());
                 let packed = pack(&unit.base, &unit.tops, &out, self.compression, as_user)?;
-                sha384.insert(unit.member.clone(), packed.sha384);
+                sha256.insert(unit.member.clone(), packed.sha256);
                 sizes.insert(unit.member.clone(), packed.size);
                 unpacked.insert(unit.member.clone(), packed.unpacked);
             }
@@ -158,7 +158,7 @@ impl Snapshots {
                 users,
                 conf: snap.conf.clone(),
                 size: sizes.values().sum(),
-                sha384,
+                sha256,
                 sizes,
                 unpacked,
                 auto: req.expiry.is_some(),
@@ -184,7 +184,7 @@ impl Snapshots {
         Ok(metas)
     }
 
-    /// Every set on disk, each snapshot's `meta.json` checked against `meta.sha384`.
+    /// Every set on disk, each snapshot's `meta.json` checked against `meta.sha256`.
     pub fn list(&self) -> Result<Listing> {
         let mut listing = Listing::default();
         for name in self.dir_names()? {
@@ -231,7 +231,7 @@ impl Snapshots {
         let set = self.select(id, snaps)?;
         for m in &set {
             let sdir = self.dir.join(m.dir_name());
-            for (member, expected) in &m.sha384 {
+            for (member, expected) in &m.sha256 {
                 if let (Some(users), Some(meta::MemberKind::User(u))) =
                     (users, meta::parse_member(member))
                     && !users.contains(&u)
@@ -316,7 +316,7 @@ impl Snapshots {
     }
 }
 
-/// Writes `meta.json` and `meta.sha384` into a snapshot directory.
+/// Writes `meta.json` and `meta.sha256` into a snapshot directory.
 pub(crate) fn write_meta(sdir: &Path, m: &Snapshot) -> Result<()> {
     let json = serde_json::to_vec_pretty(m).map_err(|e| SnapshotError::BadMeta {
         snapshot: m.dir_name(),
@@ -325,7 +325,7 @@ pub(crate) fn write_meta(sdir: &Path, m: &Snapshot) -> Result<()> {
     write_private(&sdir.join(META_FILE), &json)?;
     write_private(
         &sdir.join(META_SUM_FILE),
-        format!("{}\n", sha384_hex(&json)).as_bytes(),
+        format!("{}\n", sha256_hex(&json)).as_bytes(),
     )
 }
 
@@ -343,7 +343,7 @@ fn write_private(path: &Path, data: &[u8]) -> Result<()> {
         .map_err(io("write", path))
 }
 
-/// Reads and validates a snapshot's `meta.json` against `meta.sha384`.
+/// Reads and validates a snapshot's `meta.json` against `meta.sha256`.
 pub(crate) fn read_meta(sdir: &Path) -> Result<Snapshot> {
     let name = sdir
         .file_name()
@@ -357,12 +357,12 @@ pub(crate) fn read_meta(sdir: &Path) -> Result<Snapshot> {
     let json = std::fs::read(&path).map_err(io("read", &path))?;
     let sum_path = sdir.join(META_SUM_FILE);
     let sum = std::fs::read_to_string(&sum_path).map_err(io("read", &sum_path))?;
-    if sum.trim_end() != sha384_hex(&json) {
+    if sum.trim_end() != sha256_hex(&json) {
         return Err(SnapshotError::Checksum {
             snapshot: name.clone(),
             member: META_FILE.into(),
             expected: sum.trim_end().to_owned(),
-            found: sha384_hex(&json),
+            found: sha256_hex(&json),
         });
     }
     let m: Snapshot = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
@@ -370,9 +370,9 @@ pub(crate) fn read_meta(sdir: &Path) -> Result<Snapshot> {
     Ok(m)
 }
 
-/// Checks one member's size and SHA-384 against the metadata.
+/// Checks one member's size and SHA-256 against the metadata.
 pub(crate) fn verify_member(sdir: &Path, m: &Snapshot, member: &str, expected: &str) -> Result<()> {
-    let (found, len) = sha384_file(&sdir.join(member))?;
+    let (found, len) = sha256_file(&sdir.join(member))?;
     if found != expected || Some(&len) != m.sizes.get(member) {
         return Err(SnapshotError::Checksum {
             snapshot: m.dir_name(),

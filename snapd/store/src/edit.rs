@@ -21,11 +21,15 @@ impl Index {
             .snaps
             .entry(name.to_owned())
             .or_insert_with(|| SnapEntry {
+                snap_id: crate::index::snap_id_for(name),
                 publisher: publisher.to_owned(),
                 summary: String::new(),
                 revisions: BTreeMap::new(),
                 channels: BTreeMap::new(),
             });
+        if snap.snap_id.is_empty() {
+            snap.snap_id = crate::index::snap_id_for(name);
+        }
         if !summary.is_empty() {
             snap.summary = summary.to_owned();
         }

@@ -31,6 +31,10 @@ pub struct Index {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SnapEntry {
+    /// The snap's id in this store (32 letters and digits, as snapd's), given at its first
+    /// publication: what gadget `defaults:` and `connections:` name snaps by.
+    #[serde(default, rename = "snap-id", skip_serializing_if = "String::is_empty")]
+    pub snap_id: String,
     pub publisher: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub summary: String,
@@ -76,6 +80,8 @@ pub struct Rollout {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Resolved {
     pub name: String,
+    /// The snap's id in the store (empty in indexes written before ids existed).
+    pub snap_id: String,
     pub revision: u64,
     pub entry: RevisionEntry,
     /// The channel the revision came from: the one asked for, or the one it follows.
@@ -143,6 +149,10 @@ impl Index {
         for (name, snap) in &self.snaps {
             snap_core::naming::validate_snap_name(name)
                 .map_err(|e| format!("snap {name:?}: {e}"))?;
+            if !snap.snap_id.is_empty() {
+                snap_core::naming::validate_snap_id(&snap.snap_id)
+                    .map_err(|e| format!("snap {name:?}: {e}"))?;
+            }
             for (rev, r) in &snap.revisions {
                 let at = || format!("snap {name:?} revision {rev}");
                 if *rev == 0 || *rev > MAX_SAFE_INTEGER {
@@ -218,6 +228,7 @@ impl Index {
                 })?;
                 return Ok(Resolved {
                     name: name.to_owned(),
+                    snap_id: snap.snap_id.clone(),
                     revision,
                     entry,
                     served_from: ch,
@@ -273,6 +284,7 @@ mod tests {
 
     fn index(channels: &[ChannelSpec]) -> Index {
         let mut snap = SnapEntry {
+            snap_id: String::new(),
             publisher: "me".into(),
             summary: String::new(),
             revisions: (1..=5).map(|n| (n, rev(n))).collect(),
@@ -491,5 +503,44 @@ mod tests {
                 "{err}"
             );
         }
+    }
+}
+
+/// The id a snap gets in a repository: 32 letters and digits drawn from a SHA-256 of its name.
+/// Names are a repository's keys, so the id is as unique as they are, and the same repository
+/// rebuilt from the same publications gives the same ids.
+pub fn snap_id_for(name: &str) -> String {
+    use sha2::{Digest, Sha256};
+    const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut out = String::with_capacity(32);
+    let mut counter = 0u32;
+    while out.len() < 32 {
+        let d = Sha256::new()
+            .chain_update(b"snap-id:")
+            .chain_update(name.as_bytes())
+            .chain_update(counter.to_be_bytes())
+            .finalize();
+        // Bytes below 248 (4 x 62) map evenly onto the alphabet; the rest are skipped.
+        for b in d.iter().filter(|b| **b < 248) {
+            if out.len() == 32 {
+                break;
+            }
+            out.push(ALPHABET[usize::from(*b % 62)] as char);
+        }
+        counter += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod snap_id_tests {
+    use super::*;
+
+    #[test]
+    fn snap_ids_are_valid_stable_and_distinct() {
+        let a = snap_id_for("hello");
+        assert_eq!(a, snap_id_for("hello"));
+        assert_ne!(a, snap_id_for("hello2"));
+        assert!(snap_core::naming::validate_snap_id(&a).is_ok(), "{a}");
     }
 }

@@ -19,7 +19,7 @@ pub mod sign;
 pub use channel::{Channel, Risk};
 pub use client::{Check, Progress, StoreClient};
 pub use error::StoreError;
-pub use index::{Index, Resolved, RevisionEntry};
+pub use index::{Index, Resolved, RevisionEntry, snap_id_for};
 pub use repo::Repo;
 pub use rollout::DeviceSeed;
 pub use sign::{PublicKey, SecretKey};

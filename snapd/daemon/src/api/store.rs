@@ -134,6 +134,8 @@ pub async fn refresh_many(d: Arc<Daemon>, names: Vec<String>) -> ApiResult {
     )
 }
 
+// Reply is a whole envelope on its way out (see reply.rs).
+#[allow(clippy::result_large_err)]
 fn refreshed(
     out: Result<Result<refresh_ops::Refreshed, refresh_ops::RefreshError>, tokio::task::JoinError>,
     daemon: Option<Arc<Daemon>>,

@@ -8,15 +8,18 @@
 //! waits; an extraction cut short is made again (grub ignores the directory until
 //! `kernel_status=try` is durable).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use gadget_kernel::boot::{
     BootEnv, KERNEL_STATUS, SNAP_KERNEL, SNAP_TRY_KERNEL, cancel_try, prepare_try,
     set_kernel_without_try,
 };
+use gadget_kernel::image::env::grubenv::GrubEnv;
 use snap_core::dirs::Dirs;
 use snap_state::{HandlerError, TaskContext, TaskRunner};
 
+use super::decide::{Action, decide, fell_back_message};
 use super::{BootConfig, PREPARE_BOOT, envfile, extract, kernel_file};
 use crate::snapmgr::handlers::setup_of_task;
 
@@ -69,9 +72,19 @@ fn prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     let ours = kernel_file(&s.name, s.revision);
     let path = c.boot.grubenv();
     let mut env = envfile::read(&path).map_err(fail)?;
-    if env.var(KERNEL_STATUS) == "try" && env.var(SNAP_TRY_KERNEL) == ours {
-        // Prepared before a crash that came before the Wait was recorded.
-        return Err(HandlerError::wait(REBOOT_REASON));
+    if env.var(SNAP_KERNEL) != ours {
+        // Recorded on every run: a run cut short by a crash may not have kept it.
+        ctx.set(BOOT_KERNEL_KEY, env.var(SNAP_KERNEL))?;
+    }
+    if env.var(SNAP_TRY_KERNEL) == ours {
+        match env.var(KERNEL_STATUS) {
+            // Prepared before a crash that came before the Wait was recorded.
+            "try" => return Err(HandlerError::wait(REBOOT_REASON)),
+            // Prepared, then a power cut rebooted the device before the Wait was recorded:
+            // grub has tried the candidate. Conclude here, as the start does for a waiting task.
+            "trying" => return conclude_now(c, ctx, &path, &mut env, &ours),
+            _ => {}
+        }
     }
     let prepared = prepare_try(&env, &ours).map_err(HandlerError::error)?;
     if !prepared.reboot {
@@ -79,7 +92,6 @@ fn prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
         envfile::apply_durably(&path, &mut env, &prepared.writes, |_| {}).map_err(fail)?;
         return Ok(());
     }
-    ctx.set(BOOT_KERNEL_KEY, env.var(SNAP_KERNEL))?;
     let mount = c.dirs.mount_point(&s.name, s.revision);
     extract::extract(&mount, &c.boot.kernel_dir(&ours)).map_err(fail)?;
     c.crash_point("extracted");
@@ -88,6 +100,35 @@ fn prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     })
     .map_err(fail)?;
     Err(HandlerError::wait(REBOOT_REASON))
+}
+
+fn conclude_now(
+    c: &Ctx,
+    ctx: &TaskContext<'_>,
+    path: &Path,
+    env: &mut GrubEnv,
+    ours: &str,
+) -> Result {
+    let running = c.boot.running_kernel().map_err(fail)?;
+    match decide(env, ours, running.as_deref()) {
+        Action::Confirm { writes } => {
+            envfile::apply_durably(path, env, &writes, |_| {}).map_err(fail)?;
+            ctx.log(format!("the new kernel {ours} booted: confirmed"));
+            Ok(())
+        }
+        Action::FallBack { writes, running } => {
+            envfile::apply_durably(path, env, &writes, |_| {}).map_err(fail)?;
+            if env.var(SNAP_KERNEL) != ours && env.var(SNAP_TRY_KERNEL) != ours {
+                extract::remove(&c.boot.kernel_dir(ours)).map_err(fail)?;
+            }
+            // The task fails: its lane, the link of the new kernel included, is undone.
+            Err(HandlerError::error(fell_back_message(&running)))
+        }
+        Action::Leave { why } => {
+            ctx.log(format!("cannot conclude the try yet: {why}"));
+            Err(HandlerError::wait(REBOOT_REASON))
+        }
+    }
 }
 
 fn undo_prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {

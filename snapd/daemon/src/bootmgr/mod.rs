@@ -24,3 +24,37 @@ pub const PREPARE_BOOT: &str = "prepare-boot";
 pub fn kernel_file(name: &str, rev: snap_core::Revision) -> String {
     format!("{name}_{rev}.snap")
 }
+
+#[cfg(test)]
+mod tests {
+    use snap_core::Revision;
+
+    use crate::snapmgr::model::SnapState;
+    use crate::snapmgr::plan::{RefreshSource, kernel_refresh_tasks, refresh_tasks};
+
+    #[test]
+    fn a_kernel_refresh_waits_for_its_reboot_right_after_link_snap() {
+        let st = SnapState {
+            snap_type: "kernel".into(),
+            sequence: vec![],
+            current: Revision::local(1),
+            active: true,
+            devmode: false,
+            classic: false,
+            tracking_channel: None,
+            snap_id: None,
+        };
+        let src = RefreshSource::File("k.snap".into());
+        let kinds = |plan: Vec<crate::snapmgr::plan::TaskPlan>| -> Vec<&'static str> {
+            plan.into_iter().map(|t| t.kind).collect()
+        };
+        let plain = kinds(refresh_tasks("k", &src, &st, Revision::local(2), 2));
+        let kernel = kinds(kernel_refresh_tasks("k", &src, &st, Revision::local(2), 2));
+        let link = plain.iter().position(|k| *k == "link-snap").unwrap();
+        let mut expected = plain.clone();
+        expected.insert(link + 1, super::PREPARE_BOOT);
+        assert_eq!(kernel, expected);
+        assert_eq!(super::kernel_file("k", Revision::local(2)), "k_x2.snap");
+        assert_eq!(super::kernel_file("k", Revision::store(7)), "k_7.snap");
+    }
+}

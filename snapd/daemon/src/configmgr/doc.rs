@@ -75,7 +75,7 @@ fn unset_parts(at: &mut Value, parts: &[&str]) -> bool {
     let Some(map) = at.as_object_mut() else {
         return false;
     };
-    let removed = match parts {
+    match parts {
         [] => false,
         [last] => map.remove(*last).is_some(),
         [first, rest @ ..] => match map.get_mut(*first) {
@@ -88,8 +88,7 @@ fn unset_parts(at: &mut Value, parts: &[&str]) -> bool {
             }
             None => false,
         },
-    };
-    removed
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,7 @@ pub fn set(d: &Daemon, name: &str, patch: Map<String, Value>) -> Result<ChangeId
         hook: hook.name.to_owned(),
         optional: hook.optional,
         ignore_error: hook.ignore_error,
+        use_defaults: false,
         timeout: None,
     };
     let summary = hook_summary(snap, hook.name, hook.optional);

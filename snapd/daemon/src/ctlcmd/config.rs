@@ -27,24 +27,14 @@ pub fn get(d: &Daemon, caller: &Caller, a: &GetArgs) -> Result<Output, CtlError>
         (false, [one]) => match found.get(one) {
             None => String::new(),
             Some(Value::String(s)) => format!("{s}\n"),
-            Some(v) => format!("{}\n", pretty(v)),
+            Some(v) => format!("{}\n", snapd_api::pretty_json_tabs(v)),
         },
-        _ => format!("{}\n", pretty(&Value::Object(found))),
+        _ => format!("{}\n", snapd_api::pretty_json_tabs(&Value::Object(found))),
     };
     Ok(Output {
         stdout,
         stderr: String::new(),
     })
-}
-
-/// snapd prints documents indented with tabs.
-fn pretty(v: &Value) -> String {
-    use serde::Serialize;
-    let mut out = Vec::new();
-    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"\t");
-    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
-    v.serialize(&mut ser).expect("a JSON value serializes");
-    String::from_utf8(out).expect("JSON is UTF-8")
 }
 
 pub fn set(d: &Daemon, caller: &Caller, a: &SetArgs) -> Result<Output, CtlError> {

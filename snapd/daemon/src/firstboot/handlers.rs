@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use gadget_kernel::{GadgetYaml, ParseOptions};
-use snap_squashfs::SnapFile;
+use gadget_kernel::GadgetYaml;
 use snap_state::{HandlerError, State, TaskContext, TaskRunner};
 
 use super::gadget::{resolve_connections, skipped_default_stanzas, to_json};
@@ -17,7 +16,6 @@ use crate::ifacemgr::handlers::{INTERFACE_KEY, PLUG_KEY, SLOT_KEY};
 use crate::ifacemgr::ops::resolve_connect;
 use crate::ifacemgr::repo::Repo;
 use crate::snapmgr::handlers::Env;
-use crate::snapmgr::model::all_snaps;
 
 type Result<T = ()> = std::result::Result<T, HandlerError>;
 
@@ -35,45 +33,17 @@ pub fn register(runner: &mut TaskRunner, env: std::sync::Arc<Env>) {
     );
 }
 
-/// snap-ids of the installed snaps. Unasserted snaps have none, so this is empty until seeds
-/// carry assertions; it is what gadget defaults and connections are matched against.
-fn known_snap_ids(_st: &State) -> BTreeMap<String, String> {
-    BTreeMap::new()
+/// snap-ids of the installed snaps (those installed from a store have one; files have none):
+/// what gadget defaults and connections are matched against.
+fn known_snap_ids(st: &State) -> BTreeMap<String, String> {
+    crate::gadget::known_snap_ids(st).unwrap_or_default()
 }
 
-/// The seeded gadget's gadget.yaml, read from its blob (no mount needed); `None` without a
-/// gadget (a seed without one is allowed, as on classic systems).
+/// The seeded gadget's gadget.yaml; `None` without a gadget (a seed without one is allowed, as
+/// on classic systems).
 fn seeded_gadget(env: &Env, ctx: &TaskContext<'_>) -> Result<Option<GadgetYaml>> {
-    let gadget = ctx.with_state(|st| -> Result<_> {
-        Ok(all_snaps(st)?
-            .into_iter()
-            .find(|(_, s)| s.snap_type == "gadget")
-            .map(|(n, s)| (n, s.current)))
-    })?;
-    let Some((name, rev)) = gadget else {
-        return Ok(None);
-    };
-    let blob = env.dirs.blob(&name, rev);
-    let bytes = SnapFile::open(&blob)
-        .and_then(|f| {
-            f.read(
-                "meta/gadget.yaml",
-                gadget_kernel::MAX_GADGET_YAML_BYTES as u64,
-            )
-        })
-        .map_err(|e| {
-            HandlerError::error(format!("cannot read the gadget.yaml of {name:?}: {e}"))
-        })?;
-    // No model assertion on a device yet: the gadget's own consistency is checked, as snapd
-    // does without a model.
-    let opts = ParseOptions {
-        model: None,
-        encrypted_data: false,
-        require_volumes: false,
-    };
-    gadget_kernel::parse_gadget_yaml_with(&bytes, &opts)
-        .map(Some)
-        .map_err(|e| HandlerError::error(format!("invalid gadget.yaml of {name:?}: {e}")))
+    ctx.with_state(|st| crate::gadget::installed_gadget(st, &env.dirs))
+        .map_err(HandlerError::error)
 }
 
 fn gadget_connect(env: &Env, ctx: &TaskContext<'_>) -> Result {

@@ -149,6 +149,7 @@ fn planned_entry(snap: &snap_core::SnapYaml) -> SnapState {
         devmode: false,
         classic: false,
         tracking_channel: None,
+        snap_id: None,
     }
 }
 

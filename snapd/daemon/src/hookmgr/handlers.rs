@@ -29,6 +29,11 @@ pub fn run_hook(env: &Env, ctx: &TaskContext<'_>) -> Result {
         .ok_or_else(|| HandlerError::error("internal error: task has no hook-setup"))?;
     let patch: Map<String, Value> = ctx.get(PATCH_KEY)?.unwrap_or_default();
     let mut tx = ctx.with_state(|st| Transaction::begin(st, &setup.snap))?;
+    if setup.use_defaults {
+        for (k, v) in gadget_defaults(env, ctx, &setup.snap)? {
+            tx.set(&k, v).map_err(HandlerError::error)?;
+        }
+    }
     for (k, v) in patch {
         tx.set(&k, v).map_err(HandlerError::error)?;
     }
@@ -134,6 +139,24 @@ fn snap_has_hook(
     }
     let snap = mounted_snap_yaml(env, &setup.snap, revision)?;
     Ok(snap.hooks.contains_key(&setup.hook))
+}
+
+/// The installed gadget's defaults for `snap`, by the snap's store id (a snap installed from a
+/// file has none, and gets none).
+fn gadget_defaults(
+    env: &Env,
+    ctx: &TaskContext<'_>,
+    snap: &str,
+) -> Result<std::collections::BTreeMap<String, Value>> {
+    ctx.with_state(|st| {
+        let Some(id) = get_snap(st, snap)?.and_then(|s| s.snap_id) else {
+            return Ok(Default::default());
+        };
+        let gadget = crate::gadget::installed_gadget(st, &env.dirs).map_err(HandlerError::error)?;
+        Ok(gadget
+            .map(|g| crate::gadget::defaults_for(&g, &id))
+            .unwrap_or_default())
+    })
 }
 
 /// `SNAPD_TEST_HOOK_TIMEOUT_MS`: a short limit for every hook, so that tests of a hanging hook

@@ -26,6 +26,9 @@ pub struct HookSetup {
     pub optional: bool,
     #[serde(default)]
     pub ignore_error: bool,
+    /// Apply the gadget's configuration defaults for the snap before the hook runs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub use_defaults: bool,
     /// In seconds; the hook's default when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
@@ -39,6 +42,7 @@ impl HookSetup {
             hook: plan.name.to_owned(),
             optional: plan.optional,
             ignore_error: plan.ignore_error,
+            use_defaults: plan.use_defaults,
             timeout: None,
         }
     }

@@ -73,6 +73,7 @@ pub fn add_hook(
             hook,
             optional: false,
             ignore_error: false,
+            use_defaults: false,
             timeout: None,
         },
     )?;

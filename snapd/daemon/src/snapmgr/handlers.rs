@@ -425,10 +425,14 @@ fn link_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
             devmode: s.devmode,
             classic: s.classic,
             tracking_channel: None,
+            snap_id: None,
         });
         // From the store: the snap tracks the channel it was installed from.
         if let Some(store) = crate::storemgr::handlers::store_setup_of(st, ctx.task_id())? {
             entry.tracking_channel = Some(store.channel);
+            if !store.snap_id.is_empty() {
+                entry.snap_id = Some(store.snap_id);
+            }
         }
         if !entry.sequence.iter().any(|r| r.revision == s.revision) {
             entry.sequence.push(info.clone());

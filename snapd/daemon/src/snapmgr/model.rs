@@ -80,6 +80,9 @@ pub struct SnapState {
     pub devmode: bool,
     #[serde(default)]
     pub classic: bool,
+    /// The snap's id in the store it was installed from (none for a file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snap_id: Option<String>,
     /// The store channel the snap tracks (full form, `latest/stable`); none for a snap
     /// installed from a file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -178,28 +181,34 @@ impl RevisionInfo {
     }
 }
 
+/// A revision's entry with nothing but its number and version, for tests.
+#[cfg(test)]
+pub(crate) fn sample_info(rev: Revision, version: &str) -> RevisionInfo {
+    RevisionInfo {
+        revision: rev,
+        version: version.into(),
+        summary: String::new(),
+        description: String::new(),
+        title: None,
+        license: None,
+        base: None,
+        confinement: "strict".into(),
+        grade: "stable".into(),
+        apps: vec![],
+        plugs: vec![],
+        slots: vec![],
+        size: 0,
+        sha384: String::new(),
+        install_date: String::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn info(rev: Revision) -> RevisionInfo {
-        RevisionInfo {
-            revision: rev,
-            version: "1".into(),
-            summary: String::new(),
-            description: String::new(),
-            title: None,
-            license: None,
-            base: None,
-            confinement: "strict".into(),
-            grade: "stable".into(),
-            apps: vec![],
-            plugs: vec![],
-            slots: vec![],
-            size: 0,
-            sha384: String::new(),
-            install_date: String::new(),
-        }
+        sample_info(rev, "1")
     }
 
     #[test]
@@ -217,6 +226,7 @@ mod tests {
             devmode: false,
             classic: false,
             tracking_channel: None,
+            snap_id: None,
         };
         assert_eq!(
             SnapState::next_local_revision(Some(&st)),
@@ -234,6 +244,7 @@ mod tests {
             devmode: false,
             classic: false,
             tracking_channel: None,
+            snap_id: None,
         };
         let v = serde_json::to_value(&st).unwrap();
         assert_eq!(v["current"], "x2");

@@ -95,25 +95,13 @@ pub fn install_file(
     // Installing a file over an installed snap refreshes it to the file's revision (as
     // snapd's sideload does): the refresh chain, which keeps the old revision to go back to.
     let plan = match &existing {
-        // A kernel refresh on a device whose boot we manage is tried once across a reboot.
-        Some(old)
-            if snap.snap_type == snap_core::SnapType::Kernel
-                && crate::bootmgr::BootConfig::from_env(&d.dirs).manages_boot() =>
-        {
-            super::plan::kernel_refresh_tasks(
-                &snap.name,
-                &RefreshSource::File(shown_path.to_owned()),
-                old,
-                rev,
-                retain(&st),
-            )
-        }
-        Some(old) => refresh_tasks(
+        Some(old) => refresh_plan(
+            d,
+            &st,
             &snap.name,
             &RefreshSource::File(shown_path.to_owned()),
             old,
             rev,
-            retain(&st),
         ),
         None => install_tasks(&snap.name, shown_path, rev),
     };
@@ -208,6 +196,25 @@ pub fn remove(d: &Daemon, names: &[String], purge: bool) -> Result<ChangeId, OpE
     Ok(chg)
 }
 
+/// The tasks of refreshing `name` (installed as `old`) to `new`: a kernel snap on a device
+/// whose boot the daemon manages is tried once across a reboot (`bootmgr`); anything else
+/// takes the plain refresh chain.
+pub(crate) fn refresh_plan(
+    d: &Daemon,
+    st: &State,
+    name: &str,
+    source: &RefreshSource,
+    old: &SnapState,
+    new: Revision,
+) -> Vec<TaskPlan> {
+    let kernel = old.snap_type == snap_core::SnapType::Kernel.as_str();
+    if kernel && crate::bootmgr::BootConfig::from_env(&d.dirs).manages_boot() {
+        super::plan::kernel_refresh_tasks(name, source, old, new, retain(st))
+    } else {
+        refresh_tasks(name, source, old, new, retain(st))
+    }
+}
+
 /// `refresh.retain` from the system's configuration (snapd's key), within snapd's 2..=20.
 pub(crate) fn retain(st: &State) -> usize {
     crate::configmgr::tx::document(st, crate::hookmgr::handlers::SYSTEM_SNAP)
@@ -222,7 +229,7 @@ pub fn revert(d: &Daemon, name: &str, revision: Option<Revision>) -> Result<Chan
     let state = st
         .snap(name)
         .ok_or_else(|| OpError::NotInstalled(name.to_owned()))?;
-    let target = revert_target(name, &state, revision).map_err(|e| OpError::Revert(e))?;
+    let target = revert_target(name, &state, revision).map_err(OpError::Revert)?;
     st.check_conflict(name).map_err(OpError::Conflict)?;
     let info = state
         .sequence
@@ -406,6 +413,7 @@ pub(crate) fn add_install_file_chain(
         devmode: flags.devmode,
         classic: flags.classic,
         tracking_channel: None,
+        snap_id: None,
     };
     Ok((tasks, snap.name, entry))
 }

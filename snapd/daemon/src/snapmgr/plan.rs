@@ -210,6 +210,9 @@ pub struct HookPlan {
     pub optional: bool,
     /// A failing hook is logged in the task, and the change goes on.
     pub ignore_error: bool,
+    /// The gadget's configuration defaults for the snap are applied first (the configure hook
+    /// of a first install, as snapd's `use-defaults`).
+    pub use_defaults: bool,
 }
 
 impl HookPlan {
@@ -219,6 +222,7 @@ impl HookPlan {
             name,
             optional: true,
             ignore_error: false,
+            use_defaults: false,
         }
     }
 }
@@ -238,28 +242,27 @@ pub fn install_tasks(name: &str, snap_path: &str, rev: Revision) -> Vec<TaskPlan
         ),
         t("mount-snap", format!("Mount snap {name:?} ({rev})")),
         t("copy-snap-data", format!("Copy snap {name:?} data")),
-        t(
-            "setup-profiles",
-            format!("Setup snap {name:?} ({rev}) security profiles"),
-        ),
-        t(
-            "link-snap",
-            format!("Make snap {name:?} ({rev}) available to the system"),
-        ),
-        t(
-            "auto-connect",
-            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
-        ),
+    ]
+    .into_iter()
+    .chain(link_tasks(name, rev))
+    .chain([
         TaskPlan::hook(name, HookPlan::optional("install"), rev),
         // As snapd: services start after the install hook, before configure.
-        TaskPlan::new(
+        t(
             "start-snap-services",
             format!("Start snap {name:?} ({rev}) services"),
+        ),
+        TaskPlan::hook(
+            name,
+            HookPlan {
+                use_defaults: true,
+                ..HookPlan::optional("configure")
+            },
             rev,
         ),
-        TaskPlan::hook(name, HookPlan::optional("configure"), rev),
         TaskPlan::hook(name, HookPlan::optional("check-health"), rev),
-    ]
+    ])
+    .collect()
 }
 
 /// The tasks of an install from the store, as snapd's chain: `prerequisites`, `download-snap`
@@ -307,6 +310,7 @@ pub fn remove_tasks(name: &str, st: &SnapState, auto_snapshot: bool) -> Vec<Task
                 name: "remove",
                 optional: true,
                 ignore_error: true,
+                use_defaults: false,
             },
             st.current,
         ));
@@ -343,18 +347,25 @@ pub fn remove_tasks(name: &str, st: &SnapState, auto_snapshot: bool) -> Vec<Task
         .collect();
     revs.push(st.current);
     for rev in revs {
-        out.push(TaskPlan::new(
+        out.extend(discard_tasks(name, rev));
+    }
+    out
+}
+
+/// Removing one revision: its data, then its blob and mount.
+fn discard_tasks(name: &str, rev: Revision) -> [TaskPlan; 2] {
+    [
+        TaskPlan::new(
             "clear-snap",
             format!("Remove data for snap {name:?} ({rev})"),
             rev,
-        ));
-        out.push(TaskPlan::new(
+        ),
+        TaskPlan::new(
             "discard-snap",
             format!("Remove snap {name:?} ({rev}) from the system"),
             rev,
-        ));
-    }
-    out
+        ),
+    ]
 }
 
 /// snapd's default for `refresh.retain` on a classic system: the current revision and one
@@ -414,18 +425,9 @@ pub fn refresh_tasks(
             old,
         ),
         t("copy-snap-data", format!("Copy snap {name:?} data")),
-        t(
-            "setup-profiles",
-            format!("Setup snap {name:?} ({new}) security profiles"),
-        ),
-        t(
-            "link-snap",
-            format!("Make snap {name:?} ({new}) available to the system"),
-        ),
-        t(
-            "auto-connect",
-            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
-        ),
+    ]);
+    out.extend(link_tasks(name, new));
+    out.extend([
         TaskPlan::hook(name, HookPlan::optional("post-refresh"), new),
         t(
             "start-snap-services",
@@ -433,16 +435,7 @@ pub fn refresh_tasks(
         ),
     ]);
     for rev in revisions_beyond_retain(st, new, retain) {
-        out.push(TaskPlan::new(
-            "clear-snap",
-            format!("Remove data for snap {name:?} ({rev})"),
-            rev,
-        ));
-        out.push(TaskPlan::new(
-            "discard-snap",
-            format!("Remove snap {name:?} ({rev}) from the system"),
-            rev,
-        ));
+        out.extend(discard_tasks(name, rev));
     }
     out.push(TaskPlan::hook(name, HookPlan::optional("configure"), new));
     out.push(TaskPlan::hook(
@@ -490,31 +483,43 @@ pub enum RefreshSource {
 /// The tasks of reverting to a retained revision: no download, no data copy (the revision's
 /// own data is still there), no refresh hooks, as snapd's revert.
 pub fn revert_tasks(name: &str, target: Revision, st: &SnapState) -> Vec<TaskPlan> {
-    let t = |kind, summary: String| TaskPlan::new(kind, summary, target);
-    vec![
+    let mut out = vec![TaskPlan::new(
+        "stop-snap-services",
+        format!("Stop snap {name:?} services"),
+        st.current,
+    )];
+    out.extend(link_tasks(name, target));
+    out.extend([
         TaskPlan::new(
-            "stop-snap-services",
-            format!("Stop snap {name:?} services"),
-            st.current,
-        ),
-        t(
-            "setup-profiles",
-            format!("Setup snap {name:?} ({target}) security profiles"),
-        ),
-        t(
-            "link-snap",
-            format!("Make snap {name:?} ({target}) available to the system"),
-        ),
-        t(
-            "auto-connect",
-            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
-        ),
-        t(
             "start-snap-services",
             format!("Start snap {name:?} ({target}) services"),
+            target,
         ),
         TaskPlan::hook(name, HookPlan::optional("configure"), target),
         TaskPlan::hook(name, HookPlan::optional("check-health"), target),
+    ]);
+    out
+}
+
+/// What makes a revision the snap's current one: its profiles, the link, and the connections
+/// its plugs and slots make by themselves.
+fn link_tasks(name: &str, rev: Revision) -> [TaskPlan; 3] {
+    [
+        TaskPlan::new(
+            "setup-profiles",
+            format!("Setup snap {name:?} ({rev}) security profiles"),
+            rev,
+        ),
+        TaskPlan::new(
+            "link-snap",
+            format!("Make snap {name:?} ({rev}) available to the system"),
+            rev,
+        ),
+        TaskPlan::new(
+            "auto-connect",
+            format!("Automatically connect eligible plugs and slots of snap {name:?}"),
+            rev,
+        ),
     ]
 }
 
@@ -553,5 +558,163 @@ pub fn revert_target(
                 .map(|i| st.sequence[i].revision)
                 .ok_or(RevertRefusal::NothingBefore)
         }
+    }
+}
+
+#[cfg(test)]
+mod refresh_tests {
+    use super::*;
+    use crate::snapmgr::model::sample_info;
+
+    fn state(revs: &[u32], current: u32) -> SnapState {
+        let info = |n: u32| sample_info(Revision::local(n), &n.to_string());
+        SnapState {
+            snap_type: "app".into(),
+            sequence: revs.iter().map(|n| info(*n)).collect(),
+            current: Revision::local(current),
+            active: true,
+            devmode: false,
+            classic: false,
+            tracking_channel: None,
+            snap_id: None,
+        }
+    }
+
+    fn kinds(plan: &[TaskPlan]) -> Vec<(&'static str, String)> {
+        plan.iter()
+            .map(|t| (t.kind, t.revision.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_refresh_runs_the_old_revisions_hook_and_services_then_links_the_new_one() {
+        let st = state(&[1], 1);
+        let plan = refresh_tasks(
+            "a",
+            &RefreshSource::File("a.snap".into()),
+            &st,
+            Revision::local(2),
+            DEFAULT_RETAIN,
+        );
+        let k: Vec<(&str, String)> = kinds(&plan);
+        let s = |kind: &'static str, rev: &str| (kind, rev.to_owned());
+        assert_eq!(
+            k,
+            [
+                s("prepare-snap", "x2"),
+                s("prerequisites", "x2"),
+                s("mount-snap", "x2"),
+                s("run-hook", "x1"),
+                s("stop-snap-services", "x1"),
+                s("copy-snap-data", "x2"),
+                s("setup-profiles", "x2"),
+                s("link-snap", "x2"),
+                s("auto-connect", "x2"),
+                s("run-hook", "x2"),
+                s("start-snap-services", "x2"),
+                s("run-hook", "x2"),
+                s("run-hook", "x2"),
+            ]
+        );
+        let hooks: Vec<&str> = plan.iter().filter_map(|t| t.hook.map(|h| h.name)).collect();
+        assert_eq!(
+            hooks,
+            ["pre-refresh", "post-refresh", "configure", "check-health"]
+        );
+        // From the store: downloaded instead of prepared.
+        let plan = refresh_tasks(
+            "a",
+            &RefreshSource::Store("beta".into()),
+            &st,
+            Revision::store(7),
+            DEFAULT_RETAIN,
+        );
+        assert_eq!(plan[0].kind, "prerequisites");
+        assert_eq!(plan[1].kind, "download-snap");
+        assert_eq!(
+            plan[1].summary,
+            "Download snap \"a\" (7) from channel \"beta\""
+        );
+    }
+
+    #[test]
+    fn revisions_beyond_retain_are_the_oldest_and_never_current_or_new() {
+        let new = Revision::local(4);
+        assert!(revisions_beyond_retain(&state(&[1], 1), new, 2).is_empty());
+        assert_eq!(
+            revisions_beyond_retain(&state(&[1, 2], 2), new, 2),
+            [Revision::local(1)]
+        );
+        assert_eq!(
+            revisions_beyond_retain(&state(&[1, 2, 3], 3), new, 2),
+            [Revision::local(1), Revision::local(2)]
+        );
+        assert_eq!(
+            revisions_beyond_retain(&state(&[1, 2, 3], 3), new, 3),
+            [Revision::local(1)]
+        );
+        // Reverted to x1: x1 is current and stays; x2, x3 go first.
+        assert_eq!(
+            revisions_beyond_retain(&state(&[1, 2, 3], 1), new, 2),
+            [Revision::local(2), Revision::local(3)]
+        );
+        // A retain below snapd's minimum of 2 counts as 2.
+        assert_eq!(
+            revisions_beyond_retain(&state(&[1, 2], 2), new, 1),
+            [Revision::local(1)]
+        );
+        // The discards are part of the chain, before configure and the health check.
+        let plan = refresh_tasks(
+            "a",
+            &RefreshSource::File("f".into()),
+            &state(&[1, 2], 2),
+            new,
+            2,
+        );
+        let at = plan.iter().position(|t| t.kind == "clear-snap").unwrap();
+        assert_eq!(plan[at].revision, Revision::local(1));
+        assert_eq!(plan[at + 1].kind, "discard-snap");
+        assert_eq!(plan[at + 2].hook.map(|h| h.name), Some("configure"));
+    }
+
+    #[test]
+    fn revert_goes_to_the_previous_or_a_given_retained_revision() {
+        let st = state(&[1, 2, 3], 3);
+        assert_eq!(revert_target("a", &st, None), Ok(Revision::local(2)));
+        assert_eq!(
+            revert_target("a", &st, Some(Revision::local(1))),
+            Ok(Revision::local(1))
+        );
+        assert_eq!(
+            revert_target("a", &st, Some(Revision::local(3))),
+            Err(RevertRefusal::AlreadyCurrent)
+        );
+        assert_eq!(
+            revert_target("a", &st, Some(Revision::local(9))),
+            Err(RevertRefusal::NoSuchRevision {
+                name: "a".into(),
+                rev: Revision::local(9)
+            })
+        );
+        assert_eq!(
+            revert_target("a", &state(&[1, 2], 1), None),
+            Err(RevertRefusal::NothingBefore)
+        );
+        let plan = revert_tasks("a", Revision::local(2), &st);
+        let k: Vec<&str> = plan.iter().map(|t| t.kind).collect();
+        assert_eq!(
+            k,
+            [
+                "stop-snap-services",
+                "setup-profiles",
+                "link-snap",
+                "auto-connect",
+                "start-snap-services",
+                "run-hook",
+                "run-hook"
+            ]
+        );
+        assert_eq!(plan[0].revision, Revision::local(3));
+        assert!(plan[1..].iter().all(|t| t.revision == Revision::local(2)));
     }
 }

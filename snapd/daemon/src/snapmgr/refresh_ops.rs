@@ -9,8 +9,8 @@ use snap_state::{ChangeId, State, TaskId};
 use snap_store::Channel;
 
 use super::model::{Installed, SnapState};
-use super::ops::{OpError, add_chain, new_change, retain};
-use super::plan::{RefreshSource, refresh_tasks};
+use super::ops::{OpError, add_chain, new_change, refresh_plan};
+use super::plan::RefreshSource;
 use super::setup::SnapSetup;
 use super::store_ops::attach_store_setup;
 use crate::daemon::Daemon;
@@ -105,16 +105,16 @@ pub fn refresh(
     };
     let chg = new_change(&mut st, kind, &summary, &refs).map_err(OpError::from)?;
     let lane = st.new_lane();
-    let retain = retain(&st);
     let mut prev_last: Option<TaskId> = None;
     for t in &targets {
         let before = st.change_tasks(chg).len();
-        let plan = refresh_tasks(
+        let plan = refresh_plan(
+            d,
+            &st,
             &t.name,
             &RefreshSource::Store(short_channel(&t.channel)),
             &t.old,
             t.revision,
-            retain,
         );
         let setup_of = |rev: Revision| SnapSetup {
             name: t.name.clone(),
@@ -147,6 +147,7 @@ pub fn refresh(
             &StoreSetup {
                 channel: t.channel.to_string(),
                 download: t.entry.clone(),
+                snap_id: t.old.snap_id.clone().unwrap_or_default(),
             },
         )?;
     }

@@ -86,7 +86,12 @@ fn install(
     let mut resolved = Vec::with_capacity(names.len());
     for name in names {
         let r = d.storemgr.resolve(name, &channel.to_string())?;
-        resolved.push((name.as_str(), store_revision(r.revision)?, r.entry));
+        resolved.push((
+            name.as_str(),
+            store_revision(r.revision)?,
+            r.entry,
+            r.snap_id,
+        ));
     }
 
     let mut st = d.store.lock();
@@ -97,7 +102,7 @@ fn install(
     let chg = new_change(&mut st, "install-snap", summary, &refs).map_err(OpError::from)?;
     let lane = st.new_lane();
     let mut prev_last: Option<TaskId> = None;
-    for (name, rev, entry) in resolved {
+    for (name, rev, entry, snap_id) in resolved {
         let setup = SnapSetup {
             name: name.to_owned(),
             revision: rev,
@@ -126,6 +131,7 @@ fn install(
         let store_setup = StoreSetup {
             channel: channel.to_string(),
             download: entry,
+            snap_id,
         };
         attach_store_setup(&mut st, chg, name, rev, &store_setup)?;
     }

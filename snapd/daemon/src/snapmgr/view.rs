@@ -9,7 +9,7 @@ use super::model::{RevisionInfo, SnapState};
 pub fn snap_object(dirs: &Dirs, name: &str, st: &SnapState, info: &RevisionInfo) -> Snap {
     let is_current = info.revision == st.current;
     Snap {
-        id: String::new(),
+        id: st.snap_id.clone().unwrap_or_default(),
         title: info.title.clone(),
         summary: info.summary.clone(),
         description: info.description.clone(),

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use snap_snapshots::{Listing, Snapshot};
 
-/// One snapshot as snapd's API shows it. The checksums are under `sha384`, the algorithm they
+/// One snapshot as snapd's API shows it. The checksums are under `sha256`, the algorithm they
 /// are (snapd's key `sha3-384` would claim SHA3: `spec/decisions.md`).
 pub fn snapshot_object(m: &Snapshot) -> Value {
     let mut o = json!({
@@ -17,7 +17,7 @@ pub fn snapshot_object(m: &Snapshot) -> Value {
         "epoch": m.epoch,
         "summary": m.summary,
         "version": m.version,
-        "sha384": m.sha384,
+        "sha256": m.sha256,
         "size": m.size,
     });
     let obj = o.as_object_mut().expect("an object");
@@ -91,7 +91,7 @@ mod tests {
             time: "2026-11-25T16:00:00Z".into(),
             users: vec!["root".into()],
             conf: Some(json!({"a": 1})),
-            sha384: [("archive.tar.zst".to_owned(), "ab".to_owned())].into(),
+            sha256: [("archive.tar.zst".to_owned(), "ab".to_owned())].into(),
             sizes: [("archive.tar.zst".to_owned(), 7)].into(),
             unpacked: [("archive.tar.zst".to_owned(), 9)].into(),
             size: 7,
@@ -106,7 +106,7 @@ mod tests {
         assert_eq!(o["set"], 3);
         assert_eq!(o["revision"], "x2");
         assert_eq!(o["epoch"], json!({"read": [0], "write": [0]}));
-        assert_eq!(o["sha384"]["archive.tar.zst"], "ab");
+        assert_eq!(o["sha256"]["archive.tar.zst"], "ab");
         assert_eq!(o["conf"], json!({"a": 1}));
         assert_eq!(o["auto"], true);
         assert_eq!(o["expiry-time"], "2026-12-26T16:00:00Z");

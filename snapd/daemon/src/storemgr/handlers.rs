@@ -29,6 +29,9 @@ pub struct StoreSetup {
     pub channel: String,
     /// The signed index's entry for the revision: where the blob is, its size and SHA-384.
     pub download: RevisionEntry,
+    /// The snap's id in the store, which gadget `defaults:` name it by.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub snap_id: String,
 }
 
 type Result<T = ()> = std::result::Result<T, HandlerError>;

@@ -153,6 +153,7 @@ mod tests {
         i.snaps.insert(
             "hello".into(),
             SnapEntry {
+                snap_id: String::new(),
                 publisher: "acme".into(),
                 summary: "Says Hello".into(),
                 revisions: (1..=3).map(|n| (n, rev(n, "0"))).collect(),
