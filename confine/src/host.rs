@@ -241,19 +241,23 @@ pub fn prepare_runtime_dir(snap: &str, uid: u32, note: &mut dyn FnMut(String)) {
     }
 }
 
-/// The snap's `snapctl` cookie (snapd's `SNAP_COOKIE`): the caller's own when it passes one (the
-/// daemon runs hooks with the hook's context id), else the snap's cookie file, readable only by
-/// root. Absent when neither is there: `snapctl` then fails with the daemon's refusal. The
-/// daemon checks whatever value arrives, so nothing here needs trusting.
-pub fn snap_cookie(dirs: &Dirs, snap: &str) -> Option<String> {
+/// The snap's `snapctl` cookie (snapd's `SNAP_COOKIE`). A hook gets the context id the daemon
+/// made for that run (`SNAPD_HOOK_CONTEXT`, set by the daemon when it launches the hook); an app
+/// always gets its own snap's cookie file, readable only by root, and never a value from its
+/// caller's environment: an app of one snap launching another snap's app must not hand it its
+/// identity. Absent when there is none: `snapctl` then fails with the daemon's refusal.
+pub fn snap_cookie(dirs: &Dirs, snap: &str, hook: bool) -> Option<String> {
     let valid =
         |c: &str| !c.is_empty() && c.len() <= 256 && c.bytes().all(|b| b.is_ascii_graphic());
-    if let Some(c) = std::env::var("SNAP_COOKIE").ok().filter(|c| valid(c)) {
+    if hook && let Some(c) = std::env::var(HOOK_CONTEXT_VAR).ok().filter(|c| valid(c)) {
         return Some(c);
     }
     let c = std::fs::read_to_string(dirs.snap_cookie(snap)).ok()?;
     valid(c.trim()).then(|| c.trim().to_owned())
 }
+
+/// Where the daemon puts a hook's context id for the launcher.
+pub const HOOK_CONTEXT_VAR: &str = "SNAPD_HOOK_CONTEXT";
 
 /// The process's start time (field 22 of `/proc/self/stat`, in clock ticks since boot): with
 /// the pid, it names this process and no later one that reuses the pid.

@@ -107,7 +107,7 @@ fn launch(inv: &Invocation) -> Result<Prepared, Error> {
     let id = Identity::of_caller()?;
     let cwd = std::env::current_dir().ok();
     // Read on the host: the cookie directory is hidden in the sandbox.
-    let cookie = host::snap_cookie(&dirs, &inv.snap);
+    let cookie = host::snap_cookie(&dirs, &inv.snap, inv.app.starts_with("hook."));
     // An app (not a service, which the daemon tracks by its cgroup): seen as running.
     if inv.cgroup.is_none() {
         match host::record_running_app(&dirs, &inv.snap) {

@@ -423,12 +423,24 @@ fn snapctl_knows_the_caller_by_its_cookie_only() {
     assert!(err.contains(r#"cannot use "set" with uid 65534"#), "{err}");
     assert_eq!(out_text(&fx.snap(&["get", "alpha", "colour"])), "blue\n");
 
+    // An app launched with another snap's cookie in its caller's environment still gets its
+    // own: beta's identity does not pass to alpha.
+    let beta_cookie = fx.cookie("beta");
+    let out = output_within(
+        fx.root
+            .snap_command(&["run", "alpha", "snapctl", "get", "secret"])
+            .env("SNAP_COOKIE", &beta_cookie)
+            .env("SNAPD_HOOK_CONTEXT", &beta_cookie)
+            .stdin(Stdio::null()),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out_text(&out), "", "alpha read beta's configuration");
+
     // Root on the host holding alpha's cookie acts as alpha.
     ok(&fx.snapctl(Some(&cookie), &["set", "x=1"]));
     assert_eq!(out_text(&fx.snap(&["get", "alpha", "x"])), "1\n");
 
     // Removing a snap forgets its cookie and configuration.
-    let beta_cookie = fx.cookie("beta");
     ok(&fx.remove("beta"));
     assert!(!fx.path().join("var/lib/snapd/cookie/snap.beta").exists());
     let err = fails(&fx.snapctl(Some(&beta_cookie), &["get", "secret"]));

@@ -34,7 +34,8 @@ pub fn run(h: &HookRun<'_>) -> std::io::Result<Outcome> {
         .arg(h.snap)
         .env_clear()
         .env("SNAPPY_GLOBAL_ROOT", h.root)
-        .env("SNAP_COOKIE", h.context_id)
+        // The launcher hands it to the hook as `SNAP_COOKIE` (and only to a hook).
+        .env("SNAPD_HOOK_CONTEXT", h.context_id)
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .stdin(Stdio::null())
         .stdout(writer.try_clone()?)
