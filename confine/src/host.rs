@@ -249,7 +249,12 @@ pub fn prepare_runtime_dir(snap: &str, uid: u32, note: &mut dyn FnMut(String)) {
 pub fn snap_cookie(dirs: &Dirs, snap: &str, hook: bool) -> Option<String> {
     let valid =
         |c: &str| !c.is_empty() && c.len() <= 256 && c.bytes().all(|b| b.is_ascii_graphic());
-    if hook && let Some(c) = std::env::var(HOOK_CONTEXT_VAR).ok().filter(|c| valid(c)) {
+    // Only a hook context (the daemon's own form): a snap's cookie passed in its place would let
+    // the launcher's caller lend the hook another snap's identity.
+    let context = std::env::var(HOOK_CONTEXT_VAR)
+        .ok()
+        .filter(|c| valid(c) && c.starts_with(HOOK_CONTEXT_PREFIX));
+    if hook && let Some(c) = context {
         return Some(c);
     }
     let c = std::fs::read_to_string(dirs.snap_cookie(snap)).ok()?;
@@ -258,50 +263,43 @@ pub fn snap_cookie(dirs: &Dirs, snap: &str, hook: bool) -> Option<String> {
 
 /// Where the daemon puts a hook's context id for the launcher.
 pub const HOOK_CONTEXT_VAR: &str = "SNAPD_HOOK_CONTEXT";
+/// What the daemon's hook context ids start with (cookies are bare hex).
+pub const HOOK_CONTEXT_PREFIX: &str = "hook:";
 
-/// The process's start time (field 22 of `/proc/self/stat`, in clock ticks since boot): with
-/// the pid, it names this process and no later one that reuses the pid.
-pub fn own_start_time() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after it.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
-}
-
-/// Records this launch as a running app of `snap`: `<root>/run/snapd/running/snap.NAME/PID`
+/// Records this launch as a running app of `snap`: `<root>/run/snapd/running/snap.NAME.PID`
 /// holding the process's start time (the exec keeps the pid). Automatic refreshes put off a
 /// snap whose apps run. Best effort: tracking is no part of confinement, so a failure only
-/// means the snap may be refreshed while the app runs. The directories are sticky and
-/// world-writable (as /tmp) so that every user's apps are seen; a false entry can only put off
-/// a refresh, for at most the policy's limit.
+/// means the snap may be refreshed while the app runs. The directory is sticky and
+/// world-writable (as /tmp) so that every user's apps are seen; the file is created without
+/// following a symlink (a name another user planted fails the record, never redirects it), and
+/// a false entry can only put off a refresh, for at most the policy's limit.
 pub fn record_running_app(dirs: &Dirs, snap: &str) -> Result<PathBuf, String> {
+    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
-    let base = dirs.running_apps_dir();
-    let dir = base.join(format!("snap.{snap}"));
-    for d in [&base, &dir] {
-        match DirBuilder::new().mode(0o1777).create(d) {
-            Ok(()) => {
-                // The umask took bits off.
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777))
-                    .map_err(|e| e.to_string())?;
-            }
+    let dir = dirs.running_apps_dir();
+    if !dir.is_dir() {
+        if let Some(parent) = dir.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        match DirBuilder::new().mode(0o1777).create(&dir) {
+            // The umask took bits off.
+            Ok(()) => std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o1777))
+                .map_err(|e| e.to_string())?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::create_dir_all(d.parent().unwrap_or(Path::new("/")))
-                    .map_err(|e| e.to_string())?;
-                DirBuilder::new()
-                    .mode(0o1777)
-                    .create(d)
-                    .map_err(|e| e.to_string())?;
-                std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o1777))
-                    .map_err(|e| e.to_string())?;
-            }
-            Err(e) => return Err(format!("{}: {e}", d.display())),
+            Err(e) => return Err(format!("{}: {e}", dir.display())),
         }
     }
-    let start = own_start_time().ok_or("cannot read /proc/self/stat")?;
-    let file = dir.join(std::process::id().to_string());
-    std::fs::write(&file, format!("{start}\n")).map_err(|e| format!("{}: {e}", file.display()))?;
+    let start = snap_sys::proc::start_time(None).ok_or("cannot read /proc/self/stat")?;
+    let file = dir.join(format!("snap.{snap}.{}", std::process::id()));
+    let fd = rustix::fs::open(
+        &file,
+        OFlags::WRONLY | OFlags::CREATE | OFlags::TRUNC | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::from_raw_mode(0o644),
+    )
+    .map_err(|e| format!("{}: {e}", file.display()))?;
+    std::fs::File::from(fd)
+        .write_all(format!("{start}\n").as_bytes())
+        .map_err(|e| format!("{}: {e}", file.display()))?;
     Ok(file)
 }
 

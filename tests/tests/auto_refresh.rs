@@ -63,6 +63,14 @@ impl Device {
         assert_eq!(self.version(name), version, "{name} was refreshed");
     }
 
+    /// The loop launched an automatic refresh at `t` (it records every launch, whether or not
+    /// a snap was refreshed), so a snap that stays where it was was put off, not overlooked.
+    fn launched_at(&self, t: &str) {
+        let want = format!("last: {t}");
+        let time = self.refresh_time_with(&want);
+        assert!(time.contains(&want), "no launch at {t}: {time}");
+    }
+
     fn refresh_time(&self) -> String {
         String::from_utf8_lossy(&self.fx.snap(&["refresh", "--time"]).stdout).into_owned()
     }
@@ -84,15 +92,14 @@ impl Device {
 /// A process standing for a running app of `snap`, recorded as the launcher records apps.
 fn fake_running_app(root: &std::path::Path, snap: &str) -> Child {
     let child = Command::new("sleep").arg("120").spawn().unwrap();
-    let stat = std::fs::read_to_string(format!("/proc/{}/stat", child.id())).unwrap();
-    let start = stat[stat.rfind(')').unwrap() + 1..]
-        .split_whitespace()
-        .nth(19)
-        .unwrap()
-        .to_owned();
-    let dir = root.join(format!("run/snapd/running/snap.{snap}"));
+    let start = snap_sys::proc::start_time(Some(child.id())).unwrap();
+    let dir = root.join("run/snapd/running");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(child.id().to_string()), format!("{start}\n")).unwrap();
+    std::fs::write(
+        dir.join(format!("snap.{snap}.{}", child.id())),
+        format!("{start}\n"),
+    )
+    .unwrap();
     child
 }
 
@@ -138,6 +145,7 @@ fn auto_refresh_follows_the_timer_and_respects_holds_metering_and_running_apps()
     dev.fx.publish(&dev.fx.app("alpha", "3"), "latest/stable");
     dev.set_time("2030-01-08T10:30:00Z");
     dev.stays("alpha", "2");
+    dev.launched_at("2030-01-08T10:30:00Z");
     ok(&dev.fx.snap(&["refresh", "--unhold", "alpha"]));
     dev.set_time("2030-01-09T10:30:00Z");
     dev.wait_version("alpha", "3");
@@ -169,6 +177,7 @@ fn auto_refresh_follows_the_timer_and_respects_holds_metering_and_running_apps()
     dev.fx.publish(&dev.fx.app("alpha", "6"), "latest/stable");
     dev.set_time("2030-01-14T10:30:00Z");
     dev.stays("alpha", "5");
+    dev.launched_at("2030-01-14T10:30:00Z");
     let _ = app.kill();
     let _ = app.wait();
     dev.set_time("2030-01-15T10:30:00Z");

@@ -141,6 +141,15 @@ fn holds_are_set_and_removed_per_snap_and_for_all() {
     );
     let hold = api_get(&fx.root, "/v2/snaps/alpha")["result"]["hold"].clone();
     assert!(hold.as_str().is_some_and(|h| h.ends_with('Z')), "{hold}");
+    // Held, alpha is left out of a refresh of all snaps; named, it is refreshed all the same.
+    fx.publish(&fx.app("alpha", "2"), "latest/stable");
+    fx.publish(&fx.app("beta", "2"), "latest/stable");
+    assert_eq!(out_text(&fx.snap(&["refresh"])), "beta 2 refreshed\n");
+    assert_eq!(revision(&fx, "alpha").0, "1");
+    assert_eq!(
+        out_text(&fx.snap(&["refresh", "alpha"])),
+        "alpha 2 refreshed\n"
+    );
     ok(&fx.snap(&["refresh", "--unhold", "alpha"]));
     assert!(api_get(&fx.root, "/v2/snaps/alpha")["result"]["hold"].is_null());
 

@@ -105,35 +105,15 @@ pub fn render_get(result: &Value, keys: &[String], document: bool, list: bool) -
     table::render(&rows)
 }
 
-/// Parses `key=value` and `key!` as snapd does.
+/// Parses `key=value` and `key!` as snapd does (see `snapd_api::parse_conf_pairs`).
 pub fn parse_pairs(
     pairs: &[String],
     string: bool,
     typed: bool,
 ) -> anyhow::Result<Map<String, Value>> {
-    let mut patch = Map::new();
-    for pair in pairs {
-        if let Some(key) = pair.strip_suffix('!')
-            && !pair.contains('=')
-        {
-            patch.insert(key.to_owned(), Value::Null);
-            continue;
-        }
-        let Some((key, raw)) = pair.split_once('=') else {
-            anyhow::bail!("invalid configuration: {pair:?} (want key=value)");
-        };
-        let value = if string {
-            Value::String(raw.to_owned())
-        } else {
-            match serde_json::from_str::<Value>(raw) {
-                Ok(v) => v,
-                Err(_) if !typed => Value::String(raw.to_owned()),
-                Err(e) => anyhow::bail!("failed to parse JSON: {e}"),
-            }
-        };
-        patch.insert(key.to_owned(), value);
-    }
-    Ok(patch)
+    let parsed = snapd_api::parse_conf_pairs(pairs, string, typed)
+        .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+    Ok(parsed.into_iter().collect())
 }
 
 pub async fn set(client: &Client, a: SetArgs) -> anyhow::Result<()> {

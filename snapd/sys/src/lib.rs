@@ -17,6 +17,7 @@ pub mod loopdev;
 pub mod mount;
 pub mod mounter;
 pub mod mountinfo;
+pub mod proc;
 
 pub use error::SysError;
 pub use fsutil::{

@@ -97,7 +97,10 @@ async fn access(ConnectInfo(peer): ConnectInfo<Peer>, req: Request, next: Next) 
         return reply::forbidden().into_response();
     }
     let reading = matches!(*req.method(), Method::GET | Method::HEAD);
-    if !reading && !peer.is_root() {
+    // A snap's configuration may hold secrets: as snapd, only root reads it (snaps read their
+    // own through snapctl).
+    let private = req.uri().path().ends_with("/conf");
+    if (!reading || private) && !peer.is_root() {
         return reply::forbidden().into_response();
     }
     next.run(req).await

@@ -38,34 +38,8 @@ pub fn get(d: &Daemon, caller: &Caller, a: &GetArgs) -> Result<Output, CtlError>
 }
 
 pub fn set(d: &Daemon, caller: &Caller, a: &SetArgs) -> Result<Output, CtlError> {
-    let mut changes = Vec::new();
-    for pair in &a.pairs {
-        if let Some(key) = pair.strip_suffix('!')
-            && !pair.contains('=')
-        {
-            changes.push((key.to_owned(), Value::Null));
-            continue;
-        }
-        let Some((key, raw)) = pair.split_once('=') else {
-            return Err(CtlError::Refused(format!(
-                "invalid parameter: {pair:?} (want key=value)"
-            )));
-        };
-        let value = if a.string {
-            Value::String(raw.to_owned())
-        } else {
-            match serde_json::from_str::<Value>(raw) {
-                Ok(v) => v,
-                Err(_) if !a.typed => Value::String(raw.to_owned()),
-                Err(e) => {
-                    return Err(CtlError::Refused(format!(
-                        "failed to parse JSON value {raw:?}: {e}"
-                    )));
-                }
-            }
-        };
-        changes.push((key.to_owned(), value));
-    }
+    let changes =
+        snapd_api::parse_conf_pairs(&a.pairs, a.string, a.typed).map_err(CtlError::Refused)?;
     apply(d, caller, changes)
 }
 

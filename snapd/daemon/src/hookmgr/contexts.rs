@@ -22,6 +22,9 @@ pub struct HookContext {
     pub health: Option<Health>,
 }
 
+/// What every hook context id starts with.
+pub const HOOK_CONTEXT_PREFIX: &str = "hook:";
+
 #[derive(Default)]
 pub struct Contexts {
     running: Mutex<HashMap<String, Arc<Mutex<HookContext>>>>,
@@ -46,7 +49,9 @@ impl Drop for Registration<'_> {
 
 impl Contexts {
     pub fn register(&self, ctx: HookContext) -> std::io::Result<Registration<'_>> {
-        let id = random_token()?;
+        // A form no cookie has (cookies are bare hex), which the launcher requires of a hook's
+        // context: a snap's cookie cannot be passed off as one.
+        let id = format!("{HOOK_CONTEXT_PREFIX}{}", random_token()?);
         let context = Arc::new(Mutex::new(ctx));
         self.running
             .lock()

@@ -8,7 +8,7 @@
 //! file (re-read every 100 ms), so tests move the device's time by writing it. Metered
 //! connections are reported by `SNAPD_TEST_METERED=1` (no NetworkManager is asked yet).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -138,7 +138,9 @@ impl AutoRefresh {
             .seed()
             .map(|s| snap_store::rollout::derive_u64(s, "auto-refresh"))
             .map_err(|e| e.to_string())?;
-        let gathered = Gathered::read(&d.store.lock(), &d.dirs)?;
+        // Reading /proc and the records is file I/O: done before the state lock is taken.
+        let running_now = running::snaps_with_running_apps(&d.dirs);
+        let gathered = Gathered::read(&d.store.lock(), &running_now)?;
         let tz = TimeZone::system();
         let decide = |candidates: &[String]| {
             policy::decide(&Inputs {
@@ -233,7 +235,7 @@ struct Gathered {
 }
 
 impl Gathered {
-    fn read(st: &State, dirs: &snap_core::dirs::Dirs) -> Result<Gathered, String> {
+    fn read(st: &State, running_now: &BTreeSet<String>) -> Result<Gathered, String> {
         let conf = document(st, SYSTEM_SNAP).map_err(|e| e.to_string())?;
         let text = |key: &str| {
             conf.pointer(key)
@@ -271,14 +273,14 @@ impl Gathered {
             .get(INHIBITED_KEY)
             .map_err(|e| e.to_string())?
             .unwrap_or_default();
-        let running = running::snaps_with_running_apps(dirs)
-            .into_iter()
-            .filter(|s| snaps.contains_key(s))
+        let running = running_now
+            .iter()
+            .filter(|s| snaps.contains_key(*s))
             .map(|s| {
                 let since = inhibited
-                    .get(&s)
+                    .get(s)
                     .and_then(|t| Timestamp::parse_rfc3339(t).ok());
-                (s, since)
+                (s.clone(), since)
             })
             .collect();
         Ok(Gathered {

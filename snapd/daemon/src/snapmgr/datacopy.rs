@@ -18,11 +18,11 @@ use snap_sys::remove_dir_all_if_exists;
 /// user's (homes are the root's `root` and the directories of its `home`).
 pub fn pairs(dirs: &Dirs, name: &str, old: Revision, new: Revision) -> Vec<(PathBuf, PathBuf)> {
     let mut out = vec![(dirs.snap_data(name, old), dirs.snap_data(name, new))];
-    let mut homes = vec![dirs.root().join("root")];
-    if let Ok(entries) = fs::read_dir(dirs.root().join("home")) {
-        homes.extend(entries.flatten().map(|e| e.path()));
-    }
-    for home in homes {
+    for home in super::userdata::homes(dirs) {
+        // A user may put symlinks in their own home: root never copies through one.
+        if !super::userdata::real_dirs(&home, &["snap", name, &old.to_string()]) {
+            continue;
+        }
         let base = home.join("snap").join(name);
         out.push((base.join(old.to_string()), base.join(new.to_string())));
     }

@@ -111,7 +111,6 @@ pub fn parse_request(time: &str, level: &str, now: Timestamp) -> Result<Hold, Ho
 
 /// Whether a refresh of a snap with `hold` must skip it: a general hold stops every refresh,
 /// an auto-refresh hold only automatic ones; an expired hold stops nothing.
-#[allow(dead_code)] // for the auto-refresh, which does not exist yet
 pub fn refresh_held(hold: Option<&Hold>, automatic: bool, now: Timestamp) -> bool {
     hold.is_some_and(|h| h.is_active(now) && (automatic || h.level == HoldLevel::General))
 }

@@ -113,20 +113,7 @@ pub fn install_file(
             return Some(setup.clone());
         }
         let other = existing.as_ref().filter(|_| t.revision != rev)?;
-        Some(SnapSetup {
-            name: snap.name.clone(),
-            revision: t.revision,
-            snap_type: other.snap_type.clone(),
-            snap_path: None,
-            devmode: other.devmode,
-            classic: other.classic,
-            info: other
-                .sequence
-                .iter()
-                .find(|r| r.revision == t.revision)
-                .cloned(),
-            last: false,
-        })
+        Some(SnapSetup::of_installed(&snap.name, other, t.revision))
     })?;
     st.change_mut(chg).expect("just created").set(
         "api-data",
@@ -231,11 +218,6 @@ pub fn revert(d: &Daemon, name: &str, revision: Option<Revision>) -> Result<Chan
         .ok_or_else(|| OpError::NotInstalled(name.to_owned()))?;
     let target = revert_target(name, &state, revision).map_err(OpError::Revert)?;
     st.check_conflict(name).map_err(OpError::Conflict)?;
-    let info = state
-        .sequence
-        .iter()
-        .find(|r| r.revision == target)
-        .cloned();
     let chg = new_change(
         &mut st,
         "revert-snap",
@@ -245,20 +227,7 @@ pub fn revert(d: &Daemon, name: &str, revision: Option<Revision>) -> Result<Chan
     let lane = st.new_lane();
     let plan = revert_tasks(name, target, &state);
     add_chain(&mut st, chg, lane, name, &plan, |_, t| {
-        Some(SnapSetup {
-            name: name.to_owned(),
-            revision: t.revision,
-            snap_type: state.snap_type.clone(),
-            snap_path: None,
-            devmode: state.devmode,
-            classic: state.classic,
-            info: if t.revision == target {
-                info.clone()
-            } else {
-                state.current_info().cloned()
-            },
-            last: false,
-        })
+        Some(SnapSetup::of_installed(name, &state, t.revision))
     })?;
     st.change_mut(chg).expect("just created").set(
         "api-data",

@@ -388,8 +388,8 @@ pub fn revisions_beyond_retain(st: &SnapState, new: Revision, retain: usize) -> 
 
 /// The tasks of refreshing an installed snap to the revision in a file, as snapd's chain: the
 /// old revision's pre-refresh hook and services stop, its data is copied for the new one, the
-/// new one is linked, its post-refresh hook runs and its services start, revisions beyond
-/// `retain` go, and its configure hook and health check run. A failure anywhere undoes it all.
+/// new one is linked, its post-refresh hook runs and its services start, its configure hook and
+/// health check run, and last revisions beyond `retain` go. A failure anywhere undoes it all.
 pub fn refresh_tasks(
     name: &str,
     source: &RefreshSource,
@@ -434,15 +434,18 @@ pub fn refresh_tasks(
             format!("Start snap {name:?} ({new}) services"),
         ),
     ]);
-    for rev in revisions_beyond_retain(st, new, retain) {
-        out.extend(discard_tasks(name, rev));
-    }
     out.push(TaskPlan::hook(name, HookPlan::optional("configure"), new));
     out.push(TaskPlan::hook(
         name,
         HookPlan::optional("check-health"),
         new,
     ));
+    // Last, once nothing can fail any more: a discarded revision cannot be brought back, so a
+    // refresh that fails and rolls back must find the revisions it had (snapd discards them
+    // before configure and the health check).
+    for rev in revisions_beyond_retain(st, new, retain) {
+        out.extend(discard_tasks(name, rev));
+    }
     out
 }
 
@@ -663,7 +666,7 @@ mod refresh_tests {
             revisions_beyond_retain(&state(&[1, 2], 2), new, 1),
             [Revision::local(1)]
         );
-        // The discards are part of the chain, before configure and the health check.
+        // The discards end the chain, after the health check: a refresh that fails keeps them.
         let plan = refresh_tasks(
             "a",
             &RefreshSource::File("f".into()),
@@ -674,7 +677,8 @@ mod refresh_tests {
         let at = plan.iter().position(|t| t.kind == "clear-snap").unwrap();
         assert_eq!(plan[at].revision, Revision::local(1));
         assert_eq!(plan[at + 1].kind, "discard-snap");
-        assert_eq!(plan[at + 2].hook.map(|h| h.name), Some("configure"));
+        assert_eq!(at + 2, plan.len());
+        assert_eq!(plan[at - 1].hook.map(|h| h.name), Some("check-health"));
     }
 
     #[test]

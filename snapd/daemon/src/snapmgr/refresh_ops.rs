@@ -8,6 +8,7 @@ use snap_core::Revision;
 use snap_state::{ChangeId, State, TaskId};
 use snap_store::Channel;
 
+use super::holds::{active_hold, refresh_held};
 use super::model::{Installed, SnapState};
 use super::ops::{OpError, add_chain, new_change, refresh_plan};
 use super::plan::RefreshSource;
@@ -69,8 +70,7 @@ pub fn refresh(
             }
             continue;
         };
-        // Nothing newer, or a revision still on disk (`snap revert` goes back to those).
-        if revision == old.current || old.sequence.iter().any(|r| r.revision == revision) {
+        if !is_update(&old, revision) {
             if !names.is_empty() {
                 return Err(RefreshError::NoUpdate(name));
             }
@@ -92,6 +92,24 @@ pub fn refresh(
     let refs: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     st.check_conflict_many(&refs, None)
         .map_err(OpError::Conflict)?;
+    // The store was asked without the lock: plan from the snaps as they are now (another
+    // change may have ended meanwhile), and drop what is no longer an update.
+    let mut fresh = Vec::with_capacity(targets.len());
+    for mut t in targets {
+        t.old = st
+            .snap(&t.name)
+            .ok_or_else(|| OpError::NotInstalled(t.name.clone()))?;
+        if is_update(&t.old, t.revision) {
+            fresh.push(t);
+        } else if !names.is_empty() {
+            return Err(RefreshError::NoUpdate(t.name));
+        }
+    }
+    let targets = fresh;
+    if targets.is_empty() {
+        return Ok(Refreshed::UpToDate);
+    }
+    let refs: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
     let summary = match (targets.as_slice(), channel) {
         ([one], Some(c)) => format!("Refresh {:?} snap from {c:?} channel", one.name),
         ([one], None) => format!("Refresh {:?} snap", one.name),
@@ -116,19 +134,10 @@ pub fn refresh(
             &t.old,
             t.revision,
         );
-        let setup_of = |rev: Revision| SnapSetup {
-            name: t.name.clone(),
-            revision: rev,
-            snap_type: t.old.snap_type.clone(),
-            snap_path: None,
-            devmode: t.old.devmode,
-            classic: t.old.classic,
-            // The new revision's is known once downloaded (`download-snap` fills it in).
-            info: t.old.sequence.iter().find(|r| r.revision == rev).cloned(),
-            last: false,
-        };
+        // The new revision's info is known once downloaded (`download-snap` fills it in).
         add_chain(&mut st, chg, lane, &t.name, &plan, |i, task| {
-            (i == 0 || task.revision != t.revision).then(|| setup_of(task.revision))
+            (i == 0 || task.revision != t.revision)
+                .then(|| SnapSetup::of_installed(&t.name, &t.old, task.revision))
         })
         .map_err(OpError::from)?;
         let ids: Vec<TaskId> = st.change_tasks(chg)[before..]
@@ -173,7 +182,13 @@ fn candidates(
     };
     let mut out = Vec::new();
     if names.is_empty() {
+        // Every snap that tracks a channel, but not one held: a snap named is refreshed held
+        // or not (the user asked for it), as snapd does.
+        let now = snap_state::Timestamp::now();
         for (name, s) in st.all() {
+            if refresh_held(active_hold(st, &name).as_ref(), false, now) {
+                continue;
+            }
             if let Some(track) = s.tracking_channel.clone() {
                 out.push((name, s, parse(&track)?));
             }
@@ -278,11 +293,16 @@ pub fn updates_available(d: &Daemon) -> Result<Vec<String>, RefreshError> {
     let mut out = Vec::new();
     for (name, old, ch) in wanted {
         if let Some((rev, _)) = d.storemgr.resolve_for_refresh(&name, &ch.to_string())?
-            && rev != old.current
-            && !old.sequence.iter().any(|r| r.revision == rev)
+            && is_update(&old, rev)
         {
             out.push(name);
         }
     }
     Ok(out)
+}
+
+/// Whether the store's `rev` is an update for the installed snap: not its current revision,
+/// nor one still on disk (`snap revert` goes back to those).
+fn is_update(installed: &SnapState, rev: Revision) -> bool {
+    rev != installed.current && !installed.sequence.iter().any(|r| r.revision == rev)
 }

@@ -34,3 +34,20 @@ pub struct SnapSetup {
     #[serde(default)]
     pub last: bool,
 }
+
+impl SnapSetup {
+    /// The setup of a task about revision `rev` of the installed snap `name` (its hooks and
+    /// services, a revision discarded or linked again): what the snap's entry knows of it.
+    pub fn of_installed(name: &str, st: &super::model::SnapState, rev: Revision) -> SnapSetup {
+        SnapSetup {
+            name: name.to_owned(),
+            revision: rev,
+            snap_type: st.snap_type.clone(),
+            snap_path: None,
+            devmode: st.devmode,
+            classic: st.classic,
+            info: st.sequence.iter().find(|r| r.revision == rev).cloned(),
+            last: false,
+        }
+    }
+}

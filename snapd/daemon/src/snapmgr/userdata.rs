@@ -10,7 +10,8 @@ use snap_core::Revision;
 use snap_core::dirs::Dirs;
 use snap_sys::remove_dir_all_if_exists;
 
-fn homes(dirs: &Dirs) -> Vec<PathBuf> {
+/// The homes under the root whose snap data the daemon manages.
+pub fn homes(dirs: &Dirs) -> Vec<PathBuf> {
     let mut out = vec![dirs.root().join("root")];
     if let Ok(entries) = fs::read_dir(dirs.root().join("home")) {
         out.extend(
@@ -28,6 +29,10 @@ fn homes(dirs: &Dirs) -> Vec<PathBuf> {
 pub fn remove(dirs: &Dirs, name: &str, rev: Option<Revision>) -> Result<(), String> {
     for home in homes(dirs) {
         let snaps = home.join("snap");
+        // A user may put symlinks in their own home: root never goes through one.
+        if !real_dirs(&home, &["snap", name]) {
+            continue;
+        }
         let target = match rev {
             Some(r) => snaps.join(name).join(r.to_string()),
             None => snaps.join(name),
@@ -71,6 +76,20 @@ fn remove_private_tmp(dirs: &Dirs, name: &str) -> Result<(), String> {
         remove_if_empty(&e.path());
     }
     Ok(())
+}
+
+/// Whether each of `parts` below `base` is a directory and not a symlink (a missing one is
+/// nothing to go through either).
+pub fn real_dirs(base: &Path, parts: &[&str]) -> bool {
+    let mut at = base.to_owned();
+    for p in parts {
+        at.push(p);
+        match fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_dir() => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 fn remove_if_empty(dir: &Path) {
