@@ -156,3 +156,30 @@ pub fn bump_mtime(path: &Path) {
         .set_modified(SystemTime::now() + Duration::from_secs(ahead))
         .unwrap();
 }
+
+/// A snap named `big` of `type` (`app` or `base`) holding `mb` MiB of incompressible bytes
+/// (packed with lz4): a download that takes long enough to be cut.
+pub fn big_snap(dir: &Path, mb: usize, snap_type: &str) -> PathBuf {
+    let src = dir.join("big-src");
+    std::fs::create_dir_all(src.join("meta")).unwrap();
+    std::fs::write(
+        src.join("meta/snap.yaml"),
+        format!("name: big\nversion: '1'\ntype: {snap_type}\nsummary: big\n"),
+    )
+    .unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..mb << 20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    std::fs::write(src.join("data"), data).unwrap();
+    let opts = snap_squashfs::PackOptions {
+        compression: snap_squashfs::Compression::Lz4,
+        filename: None,
+    };
+    snap_squashfs::pack_snap(&src, dir, &opts).unwrap().path
+}

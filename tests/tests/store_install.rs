@@ -6,7 +6,7 @@
 //! root as it was.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use snap_tests::store_fixture::{StoreFixture as Fx, bump_mtime};
 use snap_tests::*;
@@ -278,36 +278,12 @@ fn debian_snap_finds_shows_and_installs_store_snaps() {
 }
 
 /// A base snap of about `mb` MiB of incompressible data.
-fn big_base(dir: &Path, mb: usize) -> PathBuf {
-    let src = dir.join("big-src");
-    std::fs::create_dir_all(src.join("meta")).unwrap();
-    std::fs::write(
-        src.join("meta/snap.yaml"),
-        "name: big\nversion: '1'\ntype: base\nsummary: big\n",
-    )
-    .unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let data: Vec<u8> = (0..mb << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(src.join("data"), data).unwrap();
-    let opts = snap_squashfs::PackOptions {
-        compression: snap_squashfs::Compression::Lz4,
-        filename: None,
-    };
-    snap_squashfs::pack_snap(&src, dir, &opts).unwrap().path
-}
 
 #[test]
 fn a_download_cut_by_a_daemon_restart_resumes_where_it_stopped() {
     // 2 MB/s: the 6 MiB download takes about three seconds.
     let mut fx = Fx::with_nginx("limit_rate 2m;");
-    let file = big_base(fx.dir.path(), 6);
+    let file = store_fixture::big_snap(fx.dir.path(), 6, "base");
     fx.publish(&file, "latest/stable");
     let id = ok(&fx.snap(&["install", "big", "--no-wait"]))
         .trim()
@@ -362,7 +338,7 @@ fn a_download_cut_by_a_daemon_restart_resumes_where_it_stopped() {
 #[test]
 fn an_aborted_download_leaves_nothing() {
     let fx = Fx::with_nginx("limit_rate 1m;");
-    let file = big_base(fx.dir.path(), 6);
+    let file = store_fixture::big_snap(fx.dir.path(), 6, "base");
     fx.publish(&file, "latest/stable");
     ok(&fx.snap(&["find"]));
     let before = fx.snapshot();

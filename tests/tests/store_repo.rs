@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use snap_store::{Channel, Check, DeviceSeed, Index, PublicKey, StoreClient, StoreError};
 use snap_tests::nginx::Nginx;
-use snap_tests::{app_snap, bin, fails, ok};
+use snap_tests::{app_snap, bin, fails, ok, store_fixture};
 
 /// A repository with a publishing key, served by nginx.
 struct Store {
@@ -324,35 +324,11 @@ fn a_tampered_blob_is_rejected_by_its_digest_and_nothing_is_kept() {
 }
 
 /// A snap of about `mb` MB that does not compress (so its blob is that big).
-fn big_snap(dir: &Path, mb: usize) -> PathBuf {
-    let src = dir.join("big-src");
-    std::fs::create_dir_all(src.join("meta")).unwrap();
-    std::fs::write(
-        src.join("meta/snap.yaml"),
-        "name: big\nversion: '1'\nsummary: big\n",
-    )
-    .unwrap();
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let data: Vec<u8> = (0..mb << 20)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    std::fs::write(src.join("data"), data).unwrap();
-    let opts = snap_squashfs::PackOptions {
-        compression: snap_squashfs::Compression::Lz4,
-        filename: None,
-    };
-    snap_squashfs::pack_snap(&src, dir, &opts).unwrap().path
-}
 
 #[test]
 fn an_interrupted_download_resumes_with_a_range_request_and_verifies() {
     let store = Store::new();
-    let file = big_snap(store.dir.path(), 4);
+    let file = store_fixture::big_snap(store.dir.path(), 4, "app");
     store.publish(&file, &[]);
     let rev = store
         .fetch()
@@ -436,7 +412,7 @@ fn a_download_cut_by_the_server_stopping_resumes_when_it_is_back() {
     // Paced, so that little is in flight when the server dies (loopback socket buffers hold
     // megabytes).
     store.nginx = Nginx::serve_with(&store.repo(), "limit_rate 2m;");
-    let file = big_snap(store.dir.path(), 4);
+    let file = store_fixture::big_snap(store.dir.path(), 4, "app");
     store.publish(&file, &[]);
     let rev = store
         .fetch()
