@@ -509,7 +509,10 @@ fn stop_runs_stop_and_post_stop_commands_and_kills_what_forked_away() {
             ),
             ("stop", "echo stop >> $SNAP_COMMON/events"),
             ("post", "echo post-stop >> $SNAP_COMMON/events"),
-            ("stubborn", "trap '' TERM\nwhile true; do sleep 0.1; done"),
+            (
+                "stubborn",
+                "trap '' TERM\necho ready >> $SNAP_COMMON/stubborn-ready\nwhile true; do sleep 0.1; done",
+            ),
         ],
     );
     let unit = "snap.svc-stop.main.service";
@@ -526,7 +529,13 @@ fn stop_runs_stop_and_post_stop_commands_and_kills_what_forked_away() {
             "process {p} (forked away) survived the stop"
         );
     }
-    // A service that ignores SIGTERM is killed after its stop timeout.
+    // A service that ignores SIGTERM is killed after its stop timeout (once it ignores it: a
+    // SIGTERM before its trap would end it at once).
+    wait_for(
+        "the stubborn service's trap",
+        Duration::from_secs(10),
+        || fx.count("svc-stop", "stubborn-ready") == 1,
+    );
     let stubborn = fx.pids("snap.svc-stop.stubborn.service");
     assert!(!stubborn.is_empty());
     let t = Instant::now();
@@ -770,10 +779,11 @@ fn enabled_services_start_with_the_daemon_after_a_reboot() {
             ),
         ],
     );
-    fx.snap_ok(&["stop", "--disable", "svc-boot.off"]);
+    // Both ran once (a service stopped before its first line would never count).
     wait_for("both first starts", Duration::from_secs(10), || {
         fx.count("svc-boot", "on") == 1 && fx.count("svc-boot", "off") == 1
     });
+    fx.snap_ok(&["stop", "--disable", "svc-boot.off"]);
     // A reboot: the daemon stops, every process goes, and the boot id changes (the daemon
     // reads it from SNAPD_TEST_BOOT_ID instead of the kernel's).
     assert!(fx.daemon.take().unwrap().stop().success());
