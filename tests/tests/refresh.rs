@@ -360,7 +360,7 @@ fn old_revisions_beyond_refresh_retain_are_removed() {
 }
 
 /// The daemon killed at each task boundary of a refresh, restarted: the refresh completes,
-/// with the data copied once.
+/// with the data copied and no half copy left behind.
 #[test]
 fn a_crash_at_every_task_boundary_of_a_refresh_ends_consistent() {
     need_root!();

@@ -20,10 +20,6 @@ const X1: &str = "tkernel_x1.snap";
 const X2: &str = "tkernel_x2.snap";
 const REASON: &str = "reboot required to try the new kernel";
 
-fn is_root() -> bool {
-    rustix::process::geteuid().is_root()
-}
-
 /// A device: a test root with a grubenv and the seeded kernel's files as the image builder
 /// leaves them, the kernel snaps x1 and x2, and the command line the "booted" kernel has.
 struct Device {
@@ -124,6 +120,36 @@ impl Device {
             e.var(SNAP_TRY_KERNEL).into(),
             e.var(KERNEL_STATUS).into(),
         )
+    }
+
+    /// A device with the daemon running and kernel x1 installed.
+    fn with_x1() -> Device {
+        let mut dev = Device::new();
+        dev.start(&[]);
+        dev.install_x1();
+        dev
+    }
+
+    /// Refreshes to x2 with a daemon armed to crash at `point` of `prepare-boot`, and checks
+    /// that it did.
+    fn refresh_x2_crashing_at(&mut self, point: &str) {
+        self.stop();
+        self.daemon = Some(start_daemon_may_crash(
+            &self.root,
+            &[
+                ("SNAPD_TEST_CMDLINE_FILE", self.cmdline().to_str().unwrap()),
+                ("SNAPD_TEST_BOOT_CRASH", point),
+            ],
+        ));
+        let _ = self.root.snap(&[
+            "install",
+            "--dangerous",
+            "--no-wait",
+            self.k2.to_str().unwrap(),
+        ]);
+        let st = self.daemon.as_mut().unwrap().wait_exit();
+        assert!(!st.success(), "{point}: the daemon did not crash");
+        self.daemon = None;
     }
 
     fn install_x1(&mut self) {
@@ -259,13 +285,8 @@ fn kernel_snap(out: &Path, which: &str) -> PathBuf {
 
 #[test]
 fn a_kernel_that_boots_is_confirmed_at_the_next_start() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
-    let mut dev = Device::new();
-    dev.start(&[]);
-    dev.install_x1();
+    need_root!();
+    let mut dev = Device::with_x1();
     // The first install is no refresh: nothing tried.
     assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
     let id = dev.refresh_x2();
@@ -294,13 +315,8 @@ fn a_kernel_that_boots_is_confirmed_at_the_next_start() {
 
 #[test]
 fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
-    let mut dev = Device::new();
-    dev.start(&[]);
-    dev.install_x1();
+    need_root!();
+    let mut dev = Device::with_x1();
     let id = dev.refresh_x2();
     dev.assert_waiting(&id);
 
@@ -344,31 +360,10 @@ fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start() {
 /// and the restarted daemon finishes the refresh.
 #[test]
 fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
+    need_root!();
     for point in ["extracted", "env-write-1"] {
-        let mut dev = Device::new();
-        dev.start(&[]);
-        dev.install_x1();
-        dev.stop();
-        dev.daemon = Some(start_daemon_may_crash(
-            &dev.root,
-            &[
-                ("SNAPD_TEST_CMDLINE_FILE", dev.cmdline().to_str().unwrap()),
-                ("SNAPD_TEST_BOOT_CRASH", point),
-            ],
-        ));
-        let _ = dev.root.snap(&[
-            "install",
-            "--dangerous",
-            "--no-wait",
-            dev.k2.to_str().unwrap(),
-        ]);
-        let st = dev.daemon.as_mut().unwrap().wait_exit();
-        assert!(!st.success(), "{point}: the daemon did not crash");
-        dev.daemon = None;
+        let mut dev = Device::with_x1();
+        dev.refresh_x2_crashing_at(point);
         assert_eq!(
             dev.extracted(X2),
             Some(("kernel two".into(), "initrd two".into())),
@@ -404,13 +399,8 @@ fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes() {
 /// the boot kernel goes back to x1 directly (both are known to boot) and x2's files go.
 #[test]
 fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
-    let mut dev = Device::new();
-    dev.start(&[]);
-    dev.install_x1();
+    need_root!();
+    let mut dev = Device::with_x1();
     let id = dev.refresh_x2();
     dev.assert_waiting(&id);
     assert_eq!(dev.reboot(), X2);
@@ -439,31 +429,10 @@ fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back() {
 /// environment cannot tell this from a try cut after its first write, and x2 is tried again.
 #[test]
 fn a_power_cut_after_the_writes_is_concluded_by_the_rerun() {
-    if !is_root() {
-        eprintln!("skipped: needs root");
-        return;
-    }
+    need_root!();
     for x2_boots in [true, false] {
-        let mut dev = Device::new();
-        dev.start(&[]);
-        dev.install_x1();
-        dev.stop();
-        dev.daemon = Some(start_daemon_may_crash(
-            &dev.root,
-            &[
-                ("SNAPD_TEST_CMDLINE_FILE", dev.cmdline().to_str().unwrap()),
-                ("SNAPD_TEST_BOOT_CRASH", "env-write-2"),
-            ],
-        ));
-        let _ = dev.root.snap(&[
-            "install",
-            "--dangerous",
-            "--no-wait",
-            dev.k2.to_str().unwrap(),
-        ]);
-        let st = dev.daemon.as_mut().unwrap().wait_exit();
-        assert!(!st.success(), "the daemon did not crash");
-        dev.daemon = None;
+        let mut dev = Device::with_x1();
+        dev.refresh_x2_crashing_at("env-write-2");
         assert_eq!(dev.vars(), (X1.into(), X2.into(), "try".into()));
         assert_eq!(dev.reboot(), X2);
         if !x2_boots {

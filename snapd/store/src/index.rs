@@ -375,6 +375,23 @@ mod tests {
         let bytes = i.sign(&k).unwrap();
         assert_eq!(Index::verify(&bytes, &[k.public()], "t").unwrap(), i);
 
+        // What the bad edits below change: revision 1 of hello, and its stable channel.
+        fn rev1(i: &mut Index) -> &mut RevisionEntry {
+            i.snaps
+                .get_mut("hello")
+                .unwrap()
+                .revisions
+                .get_mut(&1)
+                .unwrap()
+        }
+        fn stable(i: &mut Index) -> &mut ChannelEntry {
+            i.snaps
+                .get_mut("hello")
+                .unwrap()
+                .channels
+                .get_mut("latest/stable")
+                .unwrap()
+        }
         type Edit = Box<dyn Fn(&mut Index)>;
         let cases: Vec<(Edit, &str)> = vec![
             (Box::new(|i| i.kind = "other".into()), "type"),
@@ -386,54 +403,10 @@ mod tests {
                 }),
                 "Bad_Name",
             ),
-            (
-                Box::new(|i| {
-                    i.snaps
-                        .get_mut("hello")
-                        .unwrap()
-                        .revisions
-                        .get_mut(&1)
-                        .unwrap()
-                        .sha384 = "ab".into()
-                }),
-                "sha384",
-            ),
-            (
-                Box::new(|i| {
-                    i.snaps
-                        .get_mut("hello")
-                        .unwrap()
-                        .revisions
-                        .get_mut(&1)
-                        .unwrap()
-                        .blob = "blobs/../x".into()
-                }),
-                "blob",
-            ),
-            (
-                Box::new(|i| {
-                    i.snaps
-                        .get_mut("hello")
-                        .unwrap()
-                        .revisions
-                        .get_mut(&1)
-                        .unwrap()
-                        .blob = "/etc/passwd".into()
-                }),
-                "blob",
-            ),
-            (
-                Box::new(|i| {
-                    i.snaps
-                        .get_mut("hello")
-                        .unwrap()
-                        .revisions
-                        .get_mut(&1)
-                        .unwrap()
-                        .blob = "http://evil/x".into()
-                }),
-                "blob",
-            ),
+            (Box::new(|i| rev1(i).sha384 = "ab".into()), "sha384"),
+            (Box::new(|i| rev1(i).blob = "blobs/../x".into()), "blob"),
+            (Box::new(|i| rev1(i).blob = "/etc/passwd".into()), "blob"),
+            (Box::new(|i| rev1(i).blob = "http://evil/x".into()), "blob"),
             (
                 Box::new(|i| {
                     i.snaps.get_mut("hello").unwrap().channels.insert(
@@ -460,13 +433,7 @@ mod tests {
             ),
             (
                 Box::new(|i| {
-                    i.snaps
-                        .get_mut("hello")
-                        .unwrap()
-                        .channels
-                        .get_mut("latest/stable")
-                        .unwrap()
-                        .rollout = Some(Rollout {
+                    stable(i).rollout = Some(Rollout {
                         percentage: 100,
                         previous: None,
                     })
@@ -475,13 +442,7 @@ mod tests {
             ),
             (
                 Box::new(|i| {
-                    i.snaps
-                        .get_mut("hello")
-                        .unwrap()
-                        .channels
-                        .get_mut("latest/stable")
-                        .unwrap()
-                        .rollout = Some(Rollout {
+                    stable(i).rollout = Some(Rollout {
                         percentage: 5,
                         previous: Some(7),
                     })
