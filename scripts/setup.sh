@@ -22,12 +22,18 @@ packages=(
     fdisk            # sfdisk --json: the image tests check partition tables with it
     systemd          # systemd-analyze verify checks the generated service units (snapd depends on
                      # it anyway; installing the package does not make it PID 1)
+    binutils         # objcopy strips the daemon for the boot test's device initramfs
     zstd             # snapshot-bench compares snapshots with `tar --zstd`, which runs the zstd CLI
-    qemu-system-x86  # tests/tests/qemu_boot.rs boots built images (q35, software emulation)
+    qemu-system-x86  # tests/tests/qemu_device.rs boots built images (q35, software emulation)
     ovmf             # the EFI firmware those boots use (OVMF_CODE_4M.fd / OVMF_VARS_4M.fd)
     grub-efi-amd64-bin  # grub's x86_64-efi modules: the boot test's gadget ships grub for EFI
     grub-common      # grub-mkimage, which builds that grub binary
     linux-image-amd64   # Debian's kernel (/boot/vmlinuz-*): the boot test's kernel snap
+    u-boot-qemu      # U-Boot for QEMU (qemu-x86/u-boot.rom): tests/tests/uboot_boot.rs runs the
+                     # U-Boot try-boot script in it
+    u-boot-tools     # mkimage/dumpimage and mkenvimage: oracles for boot.scr and uboot.env
+    libubootenv-tool # fw_printenv -c: reads our uboot.env as U-Boot's own user-space tool does
+    qemu-system-arm  # qemu-system-aarch64: the arm64 U-Boot (qemu_arm64) runs the booti variant
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@
 //! (`scripts/test.sh` builds them first).
 #![forbid(unsafe_code)]
 
+pub mod device;
 pub mod nginx;
 pub mod qemu;
 pub mod real_base;

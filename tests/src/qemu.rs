@@ -117,6 +117,12 @@ pub fn debian_kernel() -> Option<PathBuf> {
 /// module indexes of `/lib/modules/VER` (the modules themselves are not needed to boot the
 /// initramfs), `meta/snap.yaml` (`pc-kernel`, amd64) and an empty `meta/kernel.yaml`.
 pub fn debian_kernel_snap_tree(tree: &Path, vmlinuz: &Path, init_script: &str) {
+    kernel_snap_tree_with_initrd(tree, vmlinuz, &busybox_initramfs(init_script));
+}
+
+/// As [`debian_kernel_snap_tree`], with `initrd` (any initramfs the kernel can unpack) as
+/// `initrd.img`.
+pub fn kernel_snap_tree_with_initrd(tree: &Path, vmlinuz: &Path, initrd: &[u8]) {
     let put = |rel: &str, data: &[u8]| {
         let p = tree.join(rel);
         fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
@@ -128,7 +134,7 @@ pub fn debian_kernel_snap_tree(tree: &Path, vmlinuz: &Path, init_script: &str) {
     );
     put("meta/kernel.yaml", b"assets: {}\n");
     put("kernel.img", &fs::read(vmlinuz).expect("read the kernel"));
-    put("initrd.img", &busybox_initramfs(init_script));
+    put("initrd.img", initrd);
     let version = vmlinuz
         .file_name()
         .and_then(|n| n.to_str())
@@ -209,6 +215,14 @@ pub fn accel() -> String {
 /// store), the serial console on stdout, `-no-reboot` so a reset ends the run, and kills
 /// QEMU after `limit`.
 pub fn boot_efi(image: &Path, vars: &Path, limit: Duration) -> Boot {
+    run_qemu(&mut efi_machine(image, vars, "512"), limit)
+}
+
+/// `qemu-system-x86_64` for a q35 machine with `memory` MiB booting `image` (the first
+/// drive, on the default interface) through OVMF with the variable store `vars`: no
+/// display, no network, the serial console on stdout, `-no-reboot`. More drives can be
+/// added to the command.
+pub fn efi_machine(image: &Path, vars: &Path, memory: &str) -> Command {
     let (code, _) = ovmf().expect("OVMF is not installed (scripts/setup.sh)");
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.args([
@@ -217,7 +231,7 @@ pub fn boot_efi(image: &Path, vars: &Path, limit: Duration) -> Boot {
         "-accel",
         &accel(),
         "-m",
-        "512",
+        memory,
         "-nographic",
     ])
     .args(["-monitor", "none", "-net", "none", "-no-reboot"])
@@ -229,10 +243,16 @@ pub fn boot_efi(image: &Path, vars: &Path, limit: Duration) -> Boot {
     .arg("-drive")
     .arg(format!("if=pflash,format=raw,file={}", vars.display()))
     .arg("-drive")
-    .arg(format!("file={},format=raw", image.display()))
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    .arg(format!("file={},format=raw", image.display()));
+    cmd
+}
+
+/// Runs one QEMU machine to its end (it must print its serial console on stdout), killing
+/// it after `limit`; what it printed and how long it took.
+pub fn run_qemu(cmd: &mut Command, limit: Duration) -> Boot {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let start = Instant::now();
     let mut child = cmd
         .spawn()
@@ -346,6 +366,129 @@ pub fn fat_mkdir(image: &Path, offset: u64, path: &str) {
         "mmd {path}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// U-Boot as the firmware (tests/tests/uboot_boot.rs).
+// ---------------------------------------------------------------------------------------------
+
+/// Debian's U-Boot for QEMU's PC machine, the 32-bit build (u-boot-qemu). The 64-bit build
+/// (`qemu-x86_64/u-boot.rom`) resets the machine as soon as `zboot` jumps to the kernel.
+pub fn uboot_x86_rom() -> Option<PathBuf> {
+    let rom = PathBuf::from("/usr/lib/u-boot/qemu-x86/u-boot.rom");
+    rom.exists().then_some(rom)
+}
+
+/// Debian's U-Boot for QEMU's arm64 `virt` machine (u-boot-qemu).
+pub fn uboot_arm64_bin() -> Option<PathBuf> {
+    let bin = PathBuf::from("/usr/lib/u-boot/qemu_arm64/u-boot.bin");
+    bin.exists().then_some(bin)
+}
+
+/// Boots `image` as a virtio disk (read-only to the guest with `readonly`, so U-Boot's writes
+/// fail) with U-Boot's ROM as the PC's firmware, the serial console on stdout, `-no-reboot` so
+/// a reset ends the run. QEMU is killed after `limit` (`timed_out`), or as soon as the console
+/// shows `stop_at` (U-Boot waits at its prompt when nothing booted).
+pub fn boot_uboot(image: &Path, readonly: bool, limit: Duration, stop_at: Option<&str>) -> Boot {
+    let rom = uboot_x86_rom().expect("U-Boot for QEMU is not installed (scripts/setup.sh)");
+    let mut cmd = Command::new("qemu-system-x86_64");
+    cmd.arg("-bios")
+        .arg(&rom)
+        .args(["-accel", &accel(), "-m", "512", "-nographic"])
+        .args(["-monitor", "none", "-net", "none", "-no-reboot"])
+        .arg("-drive")
+        .arg(format!(
+            "if=virtio,file={},format=raw{}",
+            image.display(),
+            if readonly { ",readonly=on" } else { "" }
+        ));
+    run_bounded(cmd, limit, stop_at)
+}
+
+/// [`boot_uboot`] on QEMU's arm64 `virt` machine (cortex-a57, software emulation), the disk
+/// as a virtio-mmio block device.
+pub fn boot_uboot_arm64(image: &Path, limit: Duration, stop_at: Option<&str>) -> Boot {
+    let bin = uboot_arm64_bin().expect("U-Boot for QEMU is not installed (scripts/setup.sh)");
+    let mut cmd = Command::new("qemu-system-aarch64");
+    cmd.args(["-machine", "virt", "-cpu", "cortex-a57", "-m", "512"])
+        .arg("-bios")
+        .arg(&bin)
+        .args([
+            "-nographic",
+            "-monitor",
+            "none",
+            "-net",
+            "none",
+            "-no-reboot",
+        ])
+        .arg("-drive")
+        .arg(format!(
+            "if=none,id=disk,file={},format=raw",
+            image.display()
+        ))
+        .args(["-device", "virtio-blk-device,drive=disk"]);
+    run_bounded(cmd, limit, stop_at)
+}
+
+/// Runs QEMU with its console captured, killed after `limit` or once the console shows
+/// `stop_at`.
+fn run_bounded(mut cmd: Command, limit: Duration, stop_at: Option<&str>) -> Boot {
+    use std::sync::{Arc, Mutex};
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?} (qemu-system-x86, qemu-system-arm): {e}"));
+    let console = Arc::new(Mutex::new(Vec::new()));
+    let mut out = child.stdout.take().expect("stdout");
+    let sink = Arc::clone(&console);
+    let reader = std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = out.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().expect("console").extend_from_slice(&buf[..n]);
+        }
+    });
+    let mut err = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = err.read_to_end(&mut buf);
+        buf
+    });
+    let mut timed_out = false;
+    loop {
+        if child.try_wait().expect("wait for qemu").is_some() {
+            break;
+        }
+        let stop = stop_at.is_some_and(|s| {
+            String::from_utf8_lossy(&console.lock().expect("console")).contains(s)
+        });
+        if stop || start.elapsed() > limit {
+            timed_out = !stop;
+            // Our own child, by its pid.
+            let _ = child.kill();
+            let _ = child.wait();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let elapsed = start.elapsed();
+    reader.join().expect("reader");
+    let mut console = String::from_utf8_lossy(&console.lock().expect("console")).into_owned();
+    let stderr = err_reader.join().expect("reader");
+    if !stderr.is_empty() {
+        console.push_str("\n[qemu stderr]\n");
+        console.push_str(&String::from_utf8_lossy(&stderr));
+    }
+    Boot {
+        console,
+        elapsed,
+        timed_out,
+    }
 }
 
 #[cfg(test)]

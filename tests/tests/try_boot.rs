@@ -1,7 +1,8 @@
-//! Kernel try-boot, the daemon's half, end to end (`spec/boot.md`, "Daemon"): the real daemon
-//! on a test root whose `boot/grub` holds a grubenv, a kernel snap refreshed from x1 to x2.
-//! The bootloader is simulated with gadget-kernel's model of grub.cfg (`bootloader_select`,
-//! held against real grub by `qemu_boot.rs`) and the booted kernel with a command-line file.
+//! Kernel and base try-boot, the daemon's half, end to end (`spec/boot.md`, "Daemon"): the
+//! real daemon on a test root whose `boot/grub` holds a grubenv, a kernel snap (or the boot
+//! base) refreshed from x1 to x2. The bootloader is simulated with gadget-kernel's model of
+//! grub.cfg (`bootloader_boot`, held against real grub by `qemu_device.rs`) and the booted
+//! kernel and base with a command-line file.
 //!
 //! Needs root (mounts); each test skips itself otherwise.
 
@@ -9,9 +10,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gadget_kernel::boot::{
-    BootEnv, KERNEL_STATUS, SNAP_KERNEL, SNAP_TRY_KERNEL, bootloader_select,
-};
+use gadget_kernel::boot::{BASE_SLOT, BootEnv, BootSlot, Booted, KERNEL_SLOT, bootloader_boot};
 use gadget_kernel::image::env::grubenv::GrubEnv;
 use snap_tests::*;
 
@@ -19,15 +18,54 @@ const KERNEL: &str = "tkernel";
 const X1: &str = "tkernel_x1.snap";
 const X2: &str = "tkernel_x2.snap";
 const REASON: &str = "reboot required to try the new kernel";
+/// The boot base (`snap_core` names it) and a base the device does not boot.
+const BASE: &str = "tbase";
+const BX1: &str = "tbase_x1.snap";
+const BX2: &str = "tbase_x2.snap";
+const OTHER_BASE: &str = "tother";
+const BASE_REASON: &str = "reboot required to try the new base";
+
+/// What a test refreshes: a snap and the boot slot it goes through.
+#[derive(Clone, Copy)]
+struct Subject {
+    name: &'static str,
+    slot: BootSlot,
+    x1: &'static str,
+    x2: &'static str,
+    reason: &'static str,
+}
+
+const KERNEL_SUBJECT: Subject = Subject {
+    name: KERNEL,
+    slot: KERNEL_SLOT,
+    x1: X1,
+    x2: X2,
+    reason: REASON,
+};
+
+const BASE_SUBJECT: Subject = Subject {
+    name: BASE,
+    slot: BASE_SLOT,
+    x1: BX1,
+    x2: BX2,
+    reason: BASE_REASON,
+};
 
 /// A device: a test root with a grubenv and the seeded kernel's files as the image builder
-/// leaves them, the kernel snaps x1 and x2, and the command line the "booted" kernel has.
+/// leaves them, the kernel snaps x1 and x2, the base snaps x1 and x2 (the environment's
+/// `snap_core` names base x1) and another base, and the command line the "booted" kernel and
+/// base have.
 struct Device {
     root: TestRoot,
     work: tempfile::TempDir,
     daemon: Option<Daemon>,
     k1: PathBuf,
     k2: PathBuf,
+    b1: PathBuf,
+    b2: PathBuf,
+    other: PathBuf,
+    /// What the test installed, in order (removed newest first at the end).
+    installed: Vec<String>,
 }
 
 impl Device {
@@ -39,21 +77,29 @@ impl Device {
         fs::write(boot.join(X1).join("kernel.img"), "kernel one").unwrap();
         fs::write(boot.join(X1).join("initrd.img"), "initrd one").unwrap();
         let mut env = GrubEnv::new();
-        // The image builder's UC16/18 variables stay; the protocol ignores them.
+        // The image builder's UC16/18 variables stay; the protocol ignores snap_mode.
         env.set("snap_mode", "").unwrap();
-        env.set("snap_core", "core18_x1.snap").unwrap();
-        env.set(SNAP_KERNEL, X1).unwrap();
+        env.set("snap_core", BX1).unwrap();
+        env.set("snap_kernel", X1).unwrap();
+        env.set("snap_try_core", "").unwrap();
+        env.set("snap_try_kernel", "").unwrap();
         fs::write(boot.join("grubenv"), env.encode().unwrap()).unwrap();
-        let k1 = kernel_snap(&work.path().join("k1"), "one");
-        let k2 = kernel_snap(&work.path().join("k2"), "two");
+        let w = work.path();
         let d = Device {
+            k1: kernel_snap(&w.join("k1"), "one"),
+            k2: kernel_snap(&w.join("k2"), "two"),
+            b1: test_base(&w.join("b1"), BASE, "one"),
+            b2: test_base(&w.join("b2"), BASE, "two"),
+            other: test_base(&w.join("o1"), OTHER_BASE, "one"),
             root,
             work,
             daemon: None,
-            k1,
-            k2,
+            installed: Vec::new(),
         };
-        d.boot_as(X1);
+        d.boot_as(&Booted {
+            kernel: X1.into(),
+            base: BX1.into(),
+        });
         d
     }
 
@@ -65,10 +111,19 @@ impl Device {
         self.work.path().join("cmdline")
     }
 
-    fn boot_as(&self, kernel_file: &str) {
+    /// The command line grub.cfg gives what it boots.
+    fn boot_as(&self, booted: &Booted) {
+        let base = if booted.base.is_empty() {
+            String::new()
+        } else {
+            format!(" snap_core={}", booted.base)
+        };
         fs::write(
             self.cmdline(),
-            format!("console=ttyS0 snap_kernel={kernel_file} panic=-1\n"),
+            format!(
+                "console=ttyS0 snap_kernel={}{base} panic=-1\n",
+                booted.kernel
+            ),
         )
         .unwrap();
     }
@@ -86,23 +141,46 @@ impl Device {
     }
 
     /// A power cycle: the daemon stops, nothing stays mounted, grub runs (its `save_env`
-    /// included) and the kernel it picks "boots".
-    fn reboot(&mut self) -> String {
+    /// included) and the kernel and base it picks "boot".
+    fn reboot_all(&mut self) -> Booted {
         if self.daemon.is_some() {
             self.stop();
         }
         unmount_all_under(self.path());
         let mut env = self.env();
-        let booted = bootloader_select(&mut env).unwrap();
+        let booted = bootloader_boot(&mut env).unwrap();
         fs::write(self.grubenv(), env.encode().unwrap()).unwrap();
         // The kernel grub loads must be complete on the boot partition.
-        let dir = self.path().join("boot/grub").join(&booted);
+        let dir = self.path().join("boot/grub").join(&booted.kernel);
         assert!(
             dir.join("kernel.img").is_file() && dir.join("initrd.img").is_file(),
-            "grub would boot {booted} without its files"
+            "grub would boot {} without its files",
+            booted.kernel
         );
+        // The initramfs mounts the base from its snap file.
+        if self.installed.iter().any(|n| n == BASE) {
+            assert!(
+                self.snap_file(&booted.base).is_file(),
+                "the initramfs would mount {} and find no file",
+                booted.base
+            );
+        }
         self.boot_as(&booted);
         booted
+    }
+
+    /// [`Device::reboot_all`], the kernel it boots.
+    fn reboot(&mut self) -> String {
+        self.reboot_all().kernel
+    }
+
+    /// [`Device::reboot_all`], the base it boots.
+    fn reboot_base(&mut self) -> String {
+        self.reboot_all().base
+    }
+
+    fn snap_file(&self, file: &str) -> PathBuf {
+        self.path().join("var/lib/snapd/snaps").join(file)
     }
 
     fn grubenv(&self) -> PathBuf {
@@ -113,12 +191,17 @@ impl Device {
         GrubEnv::parse(&fs::read(self.grubenv()).unwrap()).unwrap()
     }
 
+    /// The kernel's variables: current, candidate, status.
     fn vars(&self) -> (String, String, String) {
+        self.slot_vars(KERNEL_SLOT)
+    }
+
+    fn slot_vars(&self, slot: BootSlot) -> (String, String, String) {
         let e = self.env();
         (
-            e.var(SNAP_KERNEL).into(),
-            e.var(SNAP_TRY_KERNEL).into(),
-            e.var(KERNEL_STATUS).into(),
+            e.var(slot.current).into(),
+            e.var(slot.candidate).into(),
+            e.var(slot.status).into(),
         )
     }
 
@@ -127,6 +210,15 @@ impl Device {
         let mut dev = Device::new();
         dev.start(&[]);
         dev.install_x1();
+        dev
+    }
+
+    /// A device with the daemon running and the boot base x1 installed.
+    fn with_base_x1() -> Device {
+        let mut dev = Device::new();
+        dev.start(&[]);
+        let b1 = dev.b1.clone();
+        dev.install(&b1, BASE);
         dev
     }
 
@@ -153,19 +245,31 @@ impl Device {
     }
 
     fn install_x1(&mut self) {
-        ok(&self
-            .root
-            .snap(&["install", "--dangerous", self.k1.to_str().unwrap()]));
-        assert_eq!(self.current(), "x1");
+        let k1 = self.k1.clone();
+        self.install(&k1, KERNEL);
     }
 
-    /// Starts the refresh to x2 without waiting; its change id.
+    /// Installs the first revision of `name` from `file`.
+    fn install(&mut self, file: &Path, name: &str) {
+        ok(&self
+            .root
+            .snap(&["install", "--dangerous", file.to_str().unwrap()]));
+        self.installed.push(name.to_owned());
+        assert_eq!(self.current_of(name), "x1");
+    }
+
+    /// Starts the refresh to kernel x2 without waiting; its change id.
     fn refresh_x2(&self) -> String {
+        self.refresh(&self.k2)
+    }
+
+    /// Starts a refresh from `file` without waiting; its change id.
+    fn refresh(&self, file: &Path) -> String {
         ok(&self.root.snap(&[
             "install",
             "--dangerous",
             "--no-wait",
-            self.k2.to_str().unwrap(),
+            file.to_str().unwrap(),
         ]))
         .trim()
         .to_owned()
@@ -190,8 +294,13 @@ impl Device {
         }
     }
 
+    /// The kernel's current revision.
     fn current(&self) -> String {
-        let info = api_get(&self.root, &format!("/v2/snaps/{KERNEL}"));
+        self.current_of(KERNEL)
+    }
+
+    fn current_of(&self, name: &str) -> String {
+        let info = api_get(&self.root, &format!("/v2/snaps/{name}"));
         info["result"]["revision"]
             .as_str()
             .unwrap_or_else(|| panic!("{info}"))
@@ -206,8 +315,17 @@ impl Device {
         ))
     }
 
-    /// The refresh waits for its reboot with the try prepared and the files in place.
+    /// The kernel refresh waits for its reboot with the try prepared and the files in place.
     fn assert_waiting(&self, id: &str) {
+        self.assert_waiting_for(KERNEL_SUBJECT, id);
+        assert_eq!(
+            self.extracted(X2),
+            Some(("kernel two".into(), "initrd two".into()))
+        );
+    }
+
+    /// The refresh of `sub` waits for its reboot with the try prepared in its own variables.
+    fn assert_waiting_for(&self, sub: Subject, id: &str) {
         let chg = self.wait_status(id, "Wait");
         let task = chg["tasks"]
             .as_array()
@@ -217,22 +335,18 @@ impl Device {
             .unwrap_or_else(|| panic!("no prepare-boot task: {chg:#}"));
         assert_eq!(task["status"], "Wait", "{chg:#}");
         assert!(
-            task["log"]
-                .as_array()
-                .is_some_and(|l| l.iter().any(|e| e.as_str().unwrap_or("").contains(REASON))),
+            task["log"].as_array().is_some_and(|l| l
+                .iter()
+                .any(|e| e.as_str().unwrap_or("").contains(sub.reason))),
             "{task:#}"
         );
         assert_eq!(
-            self.vars(),
-            (X1.into(), X2.into(), "try".into()),
+            self.slot_vars(sub.slot),
+            (sub.x1.into(), sub.x2.into(), "try".into()),
             "grubenv after prepare-boot"
         );
-        assert_eq!(
-            self.extracted(X2),
-            Some(("kernel two".into(), "initrd two".into()))
-        );
         // The new revision is linked; the tasks after the reboot point have not run.
-        assert_eq!(self.current(), "x2");
+        assert_eq!(self.current_of(sub.name), "x2");
         let after: Vec<_> = chg["tasks"]
             .as_array()
             .unwrap()
@@ -251,8 +365,7 @@ impl Device {
         if self.daemon.is_none() {
             self.start(&[]);
         }
-        let mut installed = vec![KERNEL.to_owned()];
-        remove_all_and_stop(&self.root, &mut installed, &mut self.daemon);
+        remove_all_and_stop(&self.root, &mut self.installed, &mut self.daemon);
     }
 }
 
@@ -262,8 +375,7 @@ impl Drop for Device {
             if let Some(d) = &self.daemon {
                 eprintln!("daemon log:\n{}", d.log_text());
             }
-            let mut installed = vec![KERNEL.to_owned()];
-            remove_all_best_effort(&self.root, &mut installed, &mut self.daemon);
+            remove_all_best_effort(&self.root, &mut self.installed, &mut self.daemon);
         }
     }
 }
@@ -280,6 +392,16 @@ fn kernel_snap(out: &Path, which: &str) -> PathBuf {
             ("meta/kernel.yaml", "dynamic-modules: $SNAP_DATA\n", 0o644),
             ("modules/6.1.0/modules.dep", "", 0o644),
         ],
+    )
+}
+
+/// A base snap whose os-release says which one it is.
+fn test_base(out: &Path, name: &str, which: &str) -> PathBuf {
+    let yaml = format!("name: {name}\nversion: '{which}'\ntype: base\nsummary: test base\n");
+    make_snap(
+        out,
+        &yaml,
+        &[("usr/lib/os-release", &format!("ID=test-{which}\n"), 0o644)],
     )
 }
 
@@ -472,4 +594,152 @@ fn a_power_cut_after_the_writes_is_concluded_by_the_rerun() {
         }
         dev.teardown();
     }
+}
+
+// ---- the boot base (`snap_core`, `snap_try_core`, `base_status`) ----
+
+/// A refresh of the boot base waits for its reboot with the try prepared in the base's own
+/// variables (nothing extracted: the initramfs mounts the snap file); booting the new base
+/// confirms it.
+#[test]
+fn a_base_that_boots_is_confirmed_at_the_next_start() {
+    need_root!();
+    let mut dev = Device::with_base_x1();
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX1.into(), String::new(), String::new())
+    );
+    let kernel_before = dev.vars();
+    let id = dev.refresh(&dev.b2.clone());
+    dev.assert_waiting_for(BASE_SUBJECT, &id);
+    assert!(dev.snap_file(BX2).is_file());
+    assert!(!dev.path().join("boot/grub").join(BX2).exists());
+    // The kernel's try state is not touched.
+    assert_eq!(dev.vars(), kernel_before);
+
+    // The daemon restarts without a reboot: the try is still pending.
+    dev.stop();
+    dev.start(&[]);
+    dev.assert_waiting_for(BASE_SUBJECT, &id);
+
+    // grub passes the candidate once (saving `trying`), and the system reaches the daemon.
+    let booted = dev.reboot_all();
+    assert_eq!((booted.kernel.as_str(), booted.base.as_str()), (X1, BX2));
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX1.into(), BX2.into(), "trying".into())
+    );
+    dev.start(&[]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Done", "{chg:#}");
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX2.into(), String::new(), String::new())
+    );
+    assert_eq!(dev.vars(), kernel_before);
+    assert_eq!(dev.current_of(BASE), "x2");
+    // Both files stay: x1 is the retained revision to go back to.
+    assert!(dev.snap_file(BX1).is_file() && dev.snap_file(BX2).is_file());
+    assert_eq!(dev.reboot_base(), BX2);
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX2.into(), String::new(), String::new())
+    );
+    dev.teardown();
+}
+
+/// The new base never reaches the daemon; grub falls back to x1 and the refresh is undone.
+#[test]
+fn a_base_that_fails_to_boot_is_undone_at_the_next_start() {
+    need_root!();
+    let mut dev = Device::with_base_x1();
+    let id = dev.refresh(&dev.b2.clone());
+    dev.assert_waiting_for(BASE_SUBJECT, &id);
+
+    assert_eq!(dev.reboot_base(), BX2);
+    assert_eq!(dev.reboot_base(), BX1);
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX1.into(), BX2.into(), String::new())
+    );
+    dev.start(&[]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Error", "{chg:#}");
+    let err = chg["err"].as_str().unwrap_or_default();
+    assert!(
+        err.contains("the new base failed to boot: the bootloader fell back to tbase_x1.snap"),
+        "{chg:#}"
+    );
+    let link = chg["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "link-snap")
+        .unwrap();
+    assert_eq!(link["status"], "Undone", "{chg:#}");
+    assert_eq!(dev.current_of(BASE), "x1");
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX1.into(), String::new(), String::new())
+    );
+    assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
+    // The undone revision's file is gone; the one the bootloader names stays.
+    assert!(!dev.snap_file(BX2).exists());
+    assert!(dev.snap_file(BX1).is_file());
+    assert_eq!(dev.reboot_base(), BX1);
+    dev.teardown();
+}
+
+/// A base the environment does not name is not booted: it refreshes as before, without a
+/// reboot point, and the environment is untouched.
+#[test]
+fn a_base_that_is_not_the_boot_base_refreshes_without_waiting() {
+    need_root!();
+    let mut dev = Device::new();
+    dev.start(&[]);
+    let o1 = dev.other.clone();
+    dev.install(&o1, OTHER_BASE);
+    let env_before = fs::read(dev.grubenv()).unwrap();
+    let o2 = test_base(&dev.work.path().join("o2"), OTHER_BASE, "two");
+    let id = dev.refresh(&o2);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Done", "{chg:#}");
+    assert!(
+        chg["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["kind"] != "prepare-boot"),
+        "{chg:#}"
+    );
+    assert_eq!(dev.current_of(OTHER_BASE), "x2");
+    assert_eq!(fs::read(dev.grubenv()).unwrap(), env_before);
+    dev.teardown();
+}
+
+/// A kernel try and a base try prepared together go through one reboot, each with its own
+/// status: both are confirmed independently at the next start.
+#[test]
+fn a_kernel_and_a_base_tried_together_are_concluded_independently() {
+    need_root!();
+    let mut dev = Device::with_x1();
+    let b1 = dev.b1.clone();
+    dev.install(&b1, BASE);
+    let kernel = dev.refresh_x2();
+    dev.assert_waiting(&kernel);
+    let base = dev.refresh(&dev.b2.clone());
+    dev.assert_waiting_for(BASE_SUBJECT, &base);
+    let booted = dev.reboot_all();
+    assert_eq!((booted.kernel.as_str(), booted.base.as_str()), (X2, BX2));
+    dev.start(&[]);
+    for id in [&kernel, &base] {
+        let chg = wait_change_ready(&dev.root, id, Duration::from_secs(60));
+        assert_eq!(chg["status"], "Done", "{chg:#}");
+    }
+    assert_eq!(dev.vars(), (X2.into(), String::new(), String::new()));
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX2.into(), String::new(), String::new())
+    );
+    dev.teardown();
 }

@@ -61,6 +61,12 @@ pub async fn changes(client: &Client, args: ChangesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `snap watch ID`: follows the change until it is ready (or waits for a reboot); its error
+/// is the command's.
+pub async fn watch(client: &Client, args: TasksArgs) -> anyhow::Result<()> {
+    crate::wait::wait_change(client, &args.id).await.map(|_| ())
+}
+
 pub async fn tasks(client: &Client, args: TasksArgs) -> anyhow::Result<()> {
     let change = get_change(client, &args.id).await?;
     let now = now_rfc3339();

@@ -17,6 +17,7 @@ mod cmd_run;
 mod cmd_services;
 mod cmd_snapshots;
 mod cmd_version;
+mod cmd_wait;
 mod cmd_warnings;
 mod table;
 mod timefmt;
@@ -109,6 +110,10 @@ enum Command {
     ExportSnapshot(cmd_snapshots::ExportArgs),
     /// Import a snapshot set from a file
     ImportSnapshot(cmd_snapshots::ImportArgs),
+    /// Watch a change in progress: wait for it, and fail if it fails
+    Watch(cmd_changes::TasksArgs),
+    /// Wait for configuration: until the option is true
+    Wait(cmd_wait::WaitArgs),
     /// Show version details
     Version,
 }
@@ -176,6 +181,8 @@ fn main() -> ExitCode {
             Command::ExportSnapshot(a) => cmd_snapshots::export(&client, a).await,
             Command::ImportSnapshot(a) => cmd_snapshots::import(&client, a).await,
             Command::Run(_) => unreachable!("handled above"),
+            Command::Watch(a) => cmd_changes::watch(&client, a).await,
+            Command::Wait(a) => cmd_wait::run(&client, a).await,
             Command::Version => cmd_version::run(&client).await,
         }
     });

@@ -51,6 +51,15 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
                 last_shown = task.summary.clone();
             }
         }
+        if !change.ready && change.status == "Wait" {
+            // Everything that can run has run; the rest waits for something outside the
+            // daemon (a reboot into a new kernel or base). Waiting here would never end.
+            if let Some(b) = &bar {
+                b.finish_and_clear();
+            }
+            eprintln!("{}", waiting_message(&change));
+            return Ok(change);
+        }
         if change.ready {
             if let Some(b) = &bar {
                 b.finish_and_clear();
@@ -74,6 +83,22 @@ pub async fn wait_change(client: &Client, id: &str) -> anyhow::Result<Change> {
     }
 }
 
+/// What a change in Wait waits for, from its waiting task's last log line (`TIME LEVEL
+/// message`), e.g. "Change 7 waits: reboot required to try the new kernel".
+fn waiting_message(change: &Change) -> String {
+    let why = change
+        .tasks
+        .iter()
+        .find(|t| t.status == "Wait")
+        .and_then(|t| t.log.last())
+        .map(|line| line.splitn(3, ' ').nth(2).unwrap_or(line).to_owned())
+        .unwrap_or_else(|| "waiting".to_owned());
+    format!(
+        "Change {} waits: {why}; it goes on after that (see 'snap tasks {}')",
+        change.id, change.id
+    )
+}
+
 /// The change an async response started: with `no_wait` its id is printed and `None` comes
 /// back (snap's `--no-wait`), otherwise the change once it is done.
 pub async fn follow(
@@ -89,4 +114,38 @@ pub async fn follow(
         return Ok(None);
     }
     wait_change(client, &id).await.map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapd_api::Task;
+
+    #[test]
+    fn a_waiting_change_says_what_it_waits_for() {
+        let change = Change {
+            id: "7".into(),
+            status: "Wait".into(),
+            tasks: vec![
+                Task {
+                    status: "Done".into(),
+                    log: vec!["2026-11-25T10:00:00Z INFO linked".into()],
+                    ..Task::default()
+                },
+                Task {
+                    status: "Wait".into(),
+                    log: vec![
+                        "2026-11-25T10:00:01Z INFO reboot required to try the new kernel".into(),
+                    ],
+                    ..Task::default()
+                },
+            ],
+            ..Change::default()
+        };
+        assert_eq!(
+            waiting_message(&change),
+            "Change 7 waits: reboot required to try the new kernel; it goes on after that \
+             (see 'snap tasks 7')"
+        );
+    }
 }

@@ -76,6 +76,8 @@ fn main() -> anyhow::Result<()> {
                 .unwrap_or_else(|_| "info,backhand=warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: logs kept in files stay plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let dirs = match args.root {
         Some(r) => Dirs::new(r),

@@ -1,9 +1,10 @@
-//! Where the boot files are and which kernel runs: the grub boot directory (holding
+//! Where the boot files are and which kernel and base run: the grub boot directory (holding
 //! `grubenv` and one `<name>_<rev>.snap/` directory per extracted kernel) and the kernel
 //! command line. Both come from the environment so that tests can point them at a test root.
 
 use std::path::{Path, PathBuf};
 
+use gadget_kernel::boot::{BASE_SLOT, BootEnv, BootSlot, KERNEL_SLOT};
 use snap_core::dirs::Dirs;
 
 /// The boot directory, overriding `<root>/boot/grub`.
@@ -47,17 +48,54 @@ impl BootConfig {
         self.boot_dir.join(kernel_file)
     }
 
-    /// The kernel file the running kernel was booted as, if the command line names one.
-    pub fn running_kernel(&self) -> anyhow::Result<Option<String>> {
-        read_running_kernel(&self.cmdline_file)
+    /// The file of `slot` the system was booted with, if the command line names one.
+    pub fn running(&self, slot: BootSlot) -> anyhow::Result<Option<String>> {
+        read_running(slot, &self.cmdline_file)
+    }
+
+    /// The boot slot a refresh of the snap `name` of type `snap_type` goes through, if it is
+    /// tried across a reboot: a kernel on a device whose boot we manage, or the base the
+    /// environment names as the boot base (`snap_core`); other bases are not booted and
+    /// refresh as before. An environment we cannot read counts as naming the base: the
+    /// refresh then fails at `prepare-boot` rather than leave the bootloader on a revision
+    /// a later refresh may discard.
+    pub fn refresh_slot(&self, snap_type: &str, name: &str) -> Option<BootSlot> {
+        let slot = slot_of(snap_type)?;
+        if !self.manages_boot() {
+            return None;
+        }
+        if slot == BASE_SLOT {
+            let Ok(env) = super::envfile::read(&self.grubenv()) else {
+                return Some(slot);
+            };
+            let boot_base = env.var(slot.current);
+            let named = boot_base
+                .strip_suffix(".snap")
+                .and_then(|s| s.rsplit_once('_'))
+                .is_some_and(|(n, _)| n == name);
+            return named.then_some(slot);
+        }
+        Some(slot)
     }
 }
 
-fn read_running_kernel(path: &Path) -> anyhow::Result<Option<String>> {
+/// The boot slot of a snap type that has one: kernels and bases.
+pub fn slot_of(snap_type: &str) -> Option<BootSlot> {
+    use snap_core::SnapType;
+    if snap_type == SnapType::Kernel.as_str() {
+        Some(KERNEL_SLOT)
+    } else if snap_type == SnapType::Base.as_str() {
+        Some(BASE_SLOT)
+    } else {
+        None
+    }
+}
+
+fn read_running(slot: BootSlot, path: &Path) -> anyhow::Result<Option<String>> {
     use anyhow::Context;
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read the kernel command line {}", path.display()))?;
-    Ok(gadget_kernel::boot::running_kernel(&text).map(str::to_owned))
+    Ok(slot.running(&text).map(str::to_owned))
 }
 
 #[cfg(test)]
@@ -65,17 +103,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn running_kernel_from_a_cmdline_file() {
+    fn running_files_from_a_cmdline_file() {
         let d = tempfile::tempdir().unwrap();
         let f = d.path().join("cmdline");
-        std::fs::write(&f, "console=ttyS0 snap_kernel=pc-kernel_x2.snap panic=-1\n").unwrap();
+        std::fs::write(
+            &f,
+            "console=ttyS0 snap_kernel=pc-kernel_x2.snap snap_core=core22_x1.snap panic=-1\n",
+        )
+        .unwrap();
         assert_eq!(
-            read_running_kernel(&f).unwrap().as_deref(),
+            read_running(KERNEL_SLOT, &f).unwrap().as_deref(),
             Some("pc-kernel_x2.snap")
         );
+        assert_eq!(
+            read_running(BASE_SLOT, &f).unwrap().as_deref(),
+            Some("core22_x1.snap")
+        );
+        std::fs::write(&f, "console=ttyS0 snap_kernel=pc-kernel_x2.snap\n").unwrap();
+        assert_eq!(read_running(BASE_SLOT, &f).unwrap(), None);
         std::fs::write(&f, "console=ttyS0\n").unwrap();
-        assert_eq!(read_running_kernel(&f).unwrap(), None);
-        assert!(read_running_kernel(&d.path().join("missing")).is_err());
+        assert_eq!(read_running(KERNEL_SLOT, &f).unwrap(), None);
+        assert!(read_running(KERNEL_SLOT, &d.path().join("missing")).is_err());
     }
 
     #[test]
@@ -90,5 +138,28 @@ mod tests {
             Path::new("/r/boot/grub/k_x1.snap")
         );
         assert!(!c.manages_boot());
+        assert_eq!(c.refresh_slot("kernel", "k"), None);
+    }
+
+    #[test]
+    fn only_the_boot_base_is_tried() {
+        let d = tempfile::tempdir().unwrap();
+        let c = BootConfig {
+            boot_dir: d.path().to_owned(),
+            cmdline_file: PathBuf::from("/proc/cmdline"),
+        };
+        let mut e = gadget_kernel::image::env::grubenv::GrubEnv::new();
+        e.set("snap_kernel", "pc-kernel_x1.snap").unwrap();
+        e.set("snap_core", "core22_x1.snap").unwrap();
+        std::fs::write(c.grubenv(), e.encode().unwrap()).unwrap();
+        assert_eq!(c.refresh_slot("kernel", "pc-kernel"), Some(KERNEL_SLOT));
+        assert_eq!(c.refresh_slot("base", "core22"), Some(BASE_SLOT));
+        assert_eq!(c.refresh_slot("base", "core24"), None);
+        assert_eq!(c.refresh_slot("base", "core"), None);
+        assert_eq!(c.refresh_slot("app", "core22"), None);
+        // An environment without a base: no base is booted.
+        e.set("snap_core", "").unwrap();
+        std::fs::write(c.grubenv(), e.encode().unwrap()).unwrap();
+        assert_eq!(c.refresh_slot("base", "core22"), None);
     }
 }

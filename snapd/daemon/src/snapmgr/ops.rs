@@ -183,9 +183,9 @@ pub fn remove(d: &Daemon, names: &[String], purge: bool) -> Result<ChangeId, OpE
     Ok(chg)
 }
 
-/// The tasks of refreshing `name` (installed as `old`) to `new`: a kernel snap on a device
-/// whose boot the daemon manages is tried once across a reboot (`bootmgr`); anything else
-/// takes the plain refresh chain.
+/// The tasks of refreshing `name` (installed as `old`) to `new`: a kernel snap, or the base
+/// the bootloader boots, on a device whose boot the daemon manages is tried once across a
+/// reboot (`bootmgr`); anything else takes the plain refresh chain.
 pub(crate) fn refresh_plan(
     d: &Daemon,
     st: &State,
@@ -194,9 +194,9 @@ pub(crate) fn refresh_plan(
     old: &SnapState,
     new: Revision,
 ) -> Vec<TaskPlan> {
-    let kernel = old.snap_type == snap_core::SnapType::Kernel.as_str();
-    if kernel && crate::bootmgr::BootConfig::from_env(&d.dirs).manages_boot() {
-        super::plan::kernel_refresh_tasks(name, source, old, new, retain(st))
+    let boot = crate::bootmgr::BootConfig::from_env(&d.dirs);
+    if boot.refresh_slot(&old.snap_type, name).is_some() {
+        super::plan::boot_refresh_tasks(name, source, old, new, retain(st))
     } else {
         refresh_tasks(name, source, old, new, retain(st))
     }

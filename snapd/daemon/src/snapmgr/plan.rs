@@ -449,11 +449,11 @@ pub fn refresh_tasks(
     out
 }
 
-/// The refresh of a kernel snap on a device whose boot the daemon manages: the refresh chain
-/// with `prepare-boot` (the reboot point, `bootmgr`) right after `link-snap`, so that the
-/// tasks after it, among them the discarding of old revisions, run only once the new kernel
-/// has booted, and a fallback undoes the link.
-pub fn kernel_refresh_tasks(
+/// The refresh of a kernel snap, or of the boot base, on a device whose boot the daemon
+/// manages: the refresh chain with `prepare-boot` (the reboot point, `bootmgr`) right after
+/// `link-snap`, so that the tasks after it, among them the discarding of old revisions, run
+/// only once the new kernel or base has booted, and a fallback undoes the link.
+pub fn boot_refresh_tasks(
     name: &str,
     source: &RefreshSource,
     st: &SnapState,
@@ -469,7 +469,10 @@ pub fn kernel_refresh_tasks(
         at,
         TaskPlan::new(
             "prepare-boot",
-            format!("Prepare kernel {name:?} ({new}) for the next boot"),
+            format!(
+                "Prepare {} {name:?} ({new}) for the next boot",
+                st.snap_type
+            ),
             new,
         ),
     );

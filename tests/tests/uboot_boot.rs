@@ -1,0 +1,765 @@
+//! U-Boot try-boot for real: the boot script of `gadget_kernel::boot::ubootscr`, compiled to
+//! `boot.scr` in Rust, run by Debian's U-Boot for QEMU (u-boot-qemu, the 32-bit `qemu-x86`
+//! build as the PC's firmware) from a vfat partition on a virtio disk, with its environment in
+//! `uboot.env` on that partition, booting Debian's kernel with `zboot` and a busybox
+//! initramfs; and the arm64 variant (`booti`) in Debian's arm64 U-Boot with a stand-in
+//! kernel. Every boot is bounded. Also: our `boot.scr` against `mkimage -T script` byte for
+//! byte, and our `uboot.env` against `mkenvimage` and `fw_printenv`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use gadget_kernel::Bootloader;
+use gadget_kernel::boot::ubootscr::{
+    ImageArch, KernelBoot, ScriptLayout, read_script_image, script_image, try_boot_script,
+};
+use gadget_kernel::boot::{self, BASE_SLOT, KERNEL_SLOT, Outcome, bootloader_boot};
+use gadget_kernel::image::env::ubootenv::UbootEnv;
+use snap_tests::qemu::*;
+use snap_tests::*;
+
+/// Printed by the good initramfs, followed by the kernel command line.
+const OK_LINE: &str = "SNAP-TEST init reached; cmdline:";
+/// Printed by the broken initramfs before its /init exits (the kernel panics, `panic=-1`
+/// resets the machine, and `-no-reboot` ends QEMU).
+const BROKEN_LINE: &str = "SNAP-TEST broken init";
+/// A boot takes about 10 s under software emulation on an idle machine (U-Boot's own 2 s
+/// autoboot delay and 2 s USB scan included); the machine is shared, so allow much more.
+const BOOT_LIMIT: Duration = Duration::from_secs(120);
+/// What U-Boot's distro boot prints when a script returned without booting; it then goes
+/// on to other devices and ends at its prompt, so the run is stopped there.
+const SCRIPT_FAILED: &str = "SCRIPT FAILED: continuing...";
+const CMDLINE: &str = "console=ttyS0 panic=-1";
+/// The boot partition: 1 MiB in, FAT, 64 MiB.
+const PART_OFFSET: u64 = 1 << 20;
+
+fn script() -> String {
+    try_boot_script(ScriptLayout::UC16, CMDLINE, KernelBoot::Zboot).unwrap()
+}
+
+fn boot_scr() -> Vec<u8> {
+    script_image(&script(), ImageArch::X86, "snap try-boot", 0).unwrap()
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn good_init() -> String {
+    format!(
+        "/bin/busybox mount -t proc proc /proc\n\
+         /bin/busybox mount -t sysfs sys /sys\n\
+         echo \"{OK_LINE} $(/bin/busybox cat /proc/cmdline)\"\n\
+         /bin/busybox poweroff -f\n"
+    )
+}
+
+fn broken_init() -> String {
+    format!("echo \"{BROKEN_LINE}\"\nexit 1\n")
+}
+
+/// The command line the good initramfs printed.
+fn booted_cmdline(b: &Boot) -> String {
+    b.console
+        .lines()
+        .find_map(|l| {
+            l.split_once(OK_LINE)
+                .map(|(_, rest)| rest.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no success line: {}", b.describe()))
+}
+
+fn booted_kernel(b: &Boot) -> String {
+    let line = booted_cmdline(b);
+    boot::running_kernel(&line)
+        .unwrap_or_else(|| panic!("no snap_kernel= on {line:?}"))
+        .to_owned()
+}
+
+fn log_boot(n: usize, b: &Boot) {
+    if let Some(dir) = std::env::var_os("SNAP_TEST_BOOT_LOG_DIR") {
+        fs::create_dir_all(&dir).unwrap();
+        fs::write(Path::new(&dir).join(format!("uboot-{n}.log")), &b.console).unwrap();
+    }
+}
+
+fn run(cmd: &mut Command) -> String {
+    ok(&output_within(cmd, Duration::from_secs(60)))
+}
+
+/// Why the real boots cannot run here, if they cannot.
+fn missing_for_boots() -> Option<&'static str> {
+    if !have("qemu-system-x86_64") {
+        return Some("qemu-system-x86_64 is not installed (qemu-system-x86)");
+    }
+    if uboot_x86_rom().is_none() {
+        return Some("U-Boot for QEMU is not installed (u-boot-qemu)");
+    }
+    if debian_kernel().is_none() {
+        return Some("no /boot/vmlinuz-* (linux-image-amd64)");
+    }
+    if !have("mkfs.vfat") || !have("mcopy") || !have("sfdisk") {
+        return Some("dosfstools, mtools and fdisk are needed");
+    }
+    None
+}
+
+#[test]
+fn boot_scr_is_what_mkimage_makes() {
+    if !have("mkimage") || !have("dumpimage") {
+        eprintln!("SKIPPED: mkimage/dumpimage are not installed (u-boot-tools)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = dir.path().join("boot.cmd");
+    let text = script();
+    fs::write(&cmd, &text).unwrap();
+    for (arch, name, time) in [
+        (ImageArch::X86, "x86", 0u32),
+        (ImageArch::Arm64, "arm64", 1_700_000_000),
+        (ImageArch::Arm, "arm", 1_234_567_890),
+        (ImageArch::Riscv, "riscv", 42),
+    ] {
+        let theirs = dir.path().join(format!("mkimage-{name}.scr"));
+        run(Command::new("mkimage")
+            .env("SOURCE_DATE_EPOCH", time.to_string())
+            .args(["-A", name, "-O", "linux", "-T", "script", "-C", "none"])
+            .args(["-n", "snap try-boot", "-d"])
+            .arg(&cmd)
+            .arg(&theirs));
+        let ours = script_image(&text, arch, "snap try-boot", time).unwrap();
+        let theirs = fs::read(&theirs).unwrap();
+        assert_eq!(ours.len(), theirs.len(), "{name}");
+        assert!(
+            ours == theirs,
+            "{name}: our boot.scr differs from mkimage's"
+        );
+        assert_eq!(read_script_image(&theirs).unwrap(), text);
+    }
+    // dumpimage reads ours.
+    let ours = dir.path().join("ours.scr");
+    fs::write(&ours, boot_scr()).unwrap();
+    let listing = run(Command::new("dumpimage").arg("-l").arg(&ours));
+    assert!(listing.contains("Image Name:   snap try-boot"), "{listing}");
+    assert!(
+        listing.contains("Intel x86 Linux Script (uncompressed)"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains(&format!("Image 0: {} Bytes", text.len())),
+        "{listing}"
+    );
+    let back = dir.path().join("back.cmd");
+    run(Command::new("dumpimage")
+        .args(["-T", "script", "-p", "0", "-o"])
+        .arg(&back)
+        .arg(&ours));
+    // This dumpimage gives the whole data area: the length table, then the script.
+    let mut data = (text.len() as u32).to_be_bytes().to_vec();
+    data.extend_from_slice(&[0; 4]);
+    data.extend_from_slice(text.as_bytes());
+    assert!(fs::read(&back).unwrap() == data);
+}
+
+#[test]
+fn uboot_env_is_what_mkenvimage_makes_and_fw_printenv_reads() {
+    if !have("mkenvimage") {
+        eprintln!("SKIPPED: mkenvimage is not installed (u-boot-tools)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        ("kernel_status", "try"),
+        ("snap_core", "core18_1.snap"),
+        ("snap_kernel", "pi-kernel_1.snap"),
+        ("snap_try_kernel", "pi-kernel_2.snap"),
+    ];
+    let text: String = vars.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    let txt = dir.path().join("env.txt");
+    fs::write(&txt, text).unwrap();
+    for (size, redundant) in [(4096usize, false), (4096, true), (131_072, false)] {
+        let mut env = UbootEnv::new(size, redundant);
+        for (k, v) in vars {
+            env.set(k, v).unwrap();
+        }
+        let ours = env.encode().unwrap();
+        let out = dir.path().join("theirs.bin");
+        let mut cmd = Command::new("mkenvimage");
+        cmd.args(["-s", &size.to_string(), "-o"]).arg(&out);
+        if redundant {
+            cmd.arg("-r");
+        }
+        run(cmd.arg(&txt));
+        assert!(
+            ours == fs::read(&out).unwrap(),
+            "{size} bytes, redundant {redundant}: differs from mkenvimage's"
+        );
+    }
+    if !have("fw_printenv") {
+        eprintln!("SKIPPED the fw_printenv part: libubootenv-tool is not installed");
+        return;
+    }
+    // U-Boot's user-space tool reads ours and writes what we read.
+    let mut env = UbootEnv::new(4096, false);
+    for (k, v) in vars {
+        env.set(k, v).unwrap();
+    }
+    let file = dir.path().join("uboot.env");
+    fs::write(&file, env.encode().unwrap()).unwrap();
+    let config = dir.path().join("fw_env.config");
+    fs::write(&config, format!("{} 0x0 0x1000\n", file.display())).unwrap();
+    let printed = run(Command::new("fw_printenv").arg("-c").arg(&config));
+    for (k, v) in vars {
+        assert!(printed.contains(&format!("{k}={v}\n")), "{printed}");
+    }
+    run(Command::new("fw_setenv")
+        .arg("-c")
+        .arg(&config)
+        .args(["kernel_status", "trying"]));
+    let back = UbootEnv::parse(&fs::read(&file).unwrap()).unwrap();
+    assert_eq!(back.get("kernel_status"), Some("trying"));
+    assert_eq!(back.get("snap_kernel"), Some("pi-kernel_1.snap"));
+}
+
+/// A 64 MiB disk: an MBR with one FAT partition (type 0c) at 1 MiB holding `boot.scr`.
+fn uboot_disk(path: &Path) {
+    let f = fs::File::create(path).unwrap();
+    f.set_len(66 << 20).unwrap();
+    drop(f);
+    let mut sfdisk = Command::new("sfdisk");
+    sfdisk
+        .arg("--quiet")
+        .arg(path)
+        .stdin(std::process::Stdio::piped());
+    let mut child = sfdisk
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("sfdisk");
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"label: dos\nstart=2048, size=131072, type=c, bootable\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "sfdisk");
+    run(Command::new("mkfs.vfat")
+        .args(["-F", "32", "--offset", "2048", "-n", "SYSTEM-BOOT"])
+        .arg(path)
+        .arg("65536"));
+    assert_eq!(partition_offset(path, 1), PART_OFFSET);
+    fat_write(path, PART_OFFSET, "/boot.scr", &boot_scr());
+}
+
+/// Extracts a kernel as the daemon would for U-Boot on UC16/18: `<file>/kernel.img` and
+/// `<file>/initrd.img` at the partition root.
+fn extract(image: &Path, offset: u64, kernel_file: &str, vmlinuz: &Path, init: &str) {
+    let dir = boot::kernel_assets_dir(Bootloader::UBoot, false).unwrap();
+    fat_mkdir(image, offset, &format!("/{kernel_file}"));
+    fat_write(
+        image,
+        offset,
+        &format!(
+            "/{}",
+            boot::kernel_asset_path(dir, kernel_file, "kernel.img")
+        ),
+        &fs::read(vmlinuz).unwrap(),
+    );
+    fat_write(
+        image,
+        offset,
+        &format!(
+            "/{}",
+            boot::kernel_asset_path(dir, kernel_file, "initrd.img")
+        ),
+        &busybox_initramfs(init),
+    );
+}
+
+fn read_env(image: &Path, offset: u64) -> UbootEnv {
+    UbootEnv::parse(&fat_read(image, offset, "/uboot.env")).expect("uboot.env")
+}
+
+const A: &str = "pc-kernel_x1.snap";
+const B: &str = "pc-kernel_x2.snap";
+const BASE_A: &str = "core18_1.snap";
+const BASE_B: &str = "core18_2.snap";
+
+/// Every state of the protocol, each booted for real, held against the Rust model: the
+/// kernel and base U-Boot booted (from the command line the initramfs saw), the environment
+/// U-Boot left in the file, and its fallback message.
+#[test]
+fn the_script_runs_every_state_in_real_uboot() {
+    if let Some(why) = missing_for_boots() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let vmlinuz = debian_kernel().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let image = work.path().join("disk.img");
+    uboot_disk(&image);
+    extract(&image, PART_OFFSET, A, &vmlinuz, &good_init());
+    extract(&image, PART_OFFSET, B, &vmlinuz, &good_init());
+    // (kernel_status, snap_try_kernel, base_status, snap_try_core)
+    let states = [
+        ("", "", "", ""),
+        ("try", B, "", ""),
+        ("trying", B, "", ""),
+        ("try", "", "", ""),
+        ("bogus", B, "", ""),
+        ("", "", "try", BASE_B),
+        ("trying", B, "trying", BASE_B),
+    ];
+    let mut n = 0;
+    for (status, try_kernel, base_status, try_core) in states {
+        let what = format!(
+            "kernel_status={status:?} snap_try_kernel={try_kernel:?} base_status={base_status:?} snap_try_core={try_core:?}"
+        );
+        let mut env = UbootEnv::new(4096, false);
+        for (k, v) in [
+            ("snap_kernel", A),
+            ("snap_try_kernel", try_kernel),
+            ("kernel_status", status),
+            ("snap_core", BASE_A),
+            ("snap_try_core", try_core),
+            ("base_status", base_status),
+        ] {
+            env.set(k, v).unwrap();
+        }
+        fat_write(&image, PART_OFFSET, "/uboot.env", &env.encode().unwrap());
+        let mut model = env.clone();
+        let chosen = bootloader_boot(&mut model).unwrap();
+        let b = boot_uboot(&image, false, BOOT_LIMIT, Some(SCRIPT_FAILED));
+        n += 1;
+        log_boot(n, &b);
+        eprintln!("{what}: {:.1} s", b.elapsed.as_secs_f64());
+        assert!(!b.timed_out, "{what}: {}", b.describe());
+        assert_eq!(
+            booted_cmdline(&b),
+            format!(
+                "snap_kernel={} snap_core={} {CMDLINE}",
+                chosen.kernel, chosen.base
+            ),
+            "{what}: {}",
+            b.describe()
+        );
+        let after = read_env(&image, PART_OFFSET);
+        assert_eq!(after.vars(), model.vars(), "{what}: {}", b.describe());
+        for (slot, st, cand, current) in [
+            (KERNEL_SLOT, status, try_kernel, A),
+            (BASE_SLOT, base_status, try_core, BASE_A),
+        ] {
+            let line = format!(
+                "{} {cand} failed to boot: falling back to {current}",
+                slot.what
+            );
+            assert_eq!(
+                b.console.contains(&line),
+                st == "trying",
+                "{what}: {}",
+                b.describe()
+            );
+        }
+    }
+
+    // A try that U-Boot cannot save (the disk is read-only to the guest) is not booted.
+    let mut env = UbootEnv::new(4096, false);
+    env.set("snap_kernel", A).unwrap();
+    env.set("snap_try_kernel", B).unwrap();
+    env.set("kernel_status", "try").unwrap();
+    let bytes = env.encode().unwrap();
+    fat_write(&image, PART_OFFSET, "/uboot.env", &bytes);
+    let b = boot_uboot(&image, true, BOOT_LIMIT, Some(SCRIPT_FAILED));
+    n += 1;
+    log_boot(n, &b);
+    assert!(!b.timed_out, "{}", b.describe());
+    assert_eq!(booted_kernel(&b), A, "{}", b.describe());
+    assert_eq!(fat_read(&image, PART_OFFSET, "/uboot.env"), bytes);
+
+    // An environment whose CRC is wrong boots nothing and is left alone.
+    let mut bad = bytes.clone();
+    bad[10] ^= 1;
+    fat_write(&image, PART_OFFSET, "/uboot.env", &bad);
+    let b = boot_uboot(&image, false, BOOT_LIMIT, Some(SCRIPT_FAILED));
+    n += 1;
+    log_boot(n, &b);
+    assert!(!b.timed_out, "{}", b.describe());
+    assert!(
+        b.console
+            .contains("cannot read the boot environment /uboot.env: not booting"),
+        "{}",
+        b.describe()
+    );
+    assert!(!b.console.contains(OK_LINE), "{}", b.describe());
+    assert_eq!(fat_read(&image, PART_OFFSET, "/uboot.env"), bad);
+}
+
+/// The files of a tree, for packing it into a snap: written with `mode`.
+fn write(path: &Path, data: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, data).unwrap();
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+const GADGET_YAML: &str = r#"volumes:
+  pc:
+    schema: mbr
+    bootloader: u-boot
+    structure:
+      - name: system-boot
+        role: system-boot
+        type: 0C
+        filesystem: vfat
+        filesystem-label: system-boot
+        size: 64M
+        content:
+          - source: boot.scr
+            target: boot.scr
+          - source: uboot.env
+            target: uboot.env
+      - name: writable
+        role: system-data
+        type: 83
+        filesystem: ext4
+        filesystem-label: writable
+        size: 48M
+"#;
+
+/// An image built by `snap-image` from a U-Boot gadget (UC16/18 layout: the gadget's
+/// `boot.scr` and `uboot.env`, the seeded kernel extracted at the root of `system-boot`),
+/// booted by U-Boot; then a refresh to a broken kernel falls back by itself, and one to a
+/// working kernel is booted in trying mode and confirmed.
+#[test]
+fn uboot_image_boots_and_a_broken_kernel_refresh_falls_back() {
+    if let Some(why) = missing_for_boots() {
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let vmlinuz = debian_kernel().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let w = work.path();
+
+    // The gadget: the try-boot boot.scr, and an empty uboot.env in the layout this U-Boot's
+    // `env import -c` reads (no flag byte: Debian builds it without a redundant
+    // environment), 128 KiB like the Raspberry Pi gadgets'; snap-image sets its variables.
+    let gadget = w.join("gadget");
+    write(
+        &gadget.join("meta/snap.yaml"),
+        b"name: pc\nversion: '1'\ntype: gadget\nsummary: test u-boot gadget\n",
+        0o644,
+    );
+    write(
+        &gadget.join("meta/gadget.yaml"),
+        GADGET_YAML.as_bytes(),
+        0o644,
+    );
+    write(&gadget.join("boot.scr"), &boot_scr(), 0o644);
+    write(
+        &gadget.join("uboot.env"),
+        &UbootEnv::new(131_072, false).encode().unwrap(),
+        0o644,
+    );
+    let gadget_snap = pack_tree(&gadget, &w.join("snaps"));
+    let kernel_tree = w.join("kernel-1");
+    debian_kernel_snap_tree(&kernel_tree, &vmlinuz, &good_init());
+    let kernel_1 = pack_tree(&kernel_tree, &w.join("snaps-1"));
+    let base = base_snap(&w.join("snaps"), "core18");
+    let model = w.join("model.yaml");
+    fs::write(
+        &model,
+        format!(
+            "name: qemu-uboot\narchitecture: amd64\nsnaps:\n  gadget: {}\n  kernel: {}\n  base: {}\n",
+            gadget_snap.display(),
+            kernel_1.display(),
+            base.display()
+        ),
+    )
+    .unwrap();
+    let out = w.join("out");
+    ok(&output_within(
+        Command::new(bin("snap-image"))
+            .arg(&model)
+            .arg("-o")
+            .arg(&out),
+        Duration::from_secs(300),
+    ));
+    let image = out.join("pc.img");
+    let esp = partition_offset(&image, 1);
+    let mut boots: Vec<(String, Duration)> = Vec::new();
+    let mut boot = |what: &str| {
+        let b = boot_uboot(&image, false, BOOT_LIMIT, Some(SCRIPT_FAILED));
+        eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
+        boots.push((what.to_owned(), b.elapsed));
+        log_boot(100 + boots.len(), &b);
+        assert!(!b.timed_out, "boot {what} hung: {}", b.describe());
+        b
+    };
+    let vars = |image: &PathBuf| {
+        let env = read_env(image, esp);
+        let get = |k| env.get(k).unwrap_or("").to_owned();
+        (
+            get(boot::SNAP_KERNEL),
+            get(boot::SNAP_TRY_KERNEL),
+            get(boot::KERNEL_STATUS),
+        )
+    };
+    let apply = |image: &PathBuf, writes: &[boot::Write]| {
+        // One whole-file rewrite per write, as the daemon does.
+        for wr in writes {
+            let mut env = read_env(image, esp);
+            env.set(wr.key, &wr.value).unwrap();
+            fat_write(image, esp, "/uboot.env", &env.encode().unwrap());
+        }
+    };
+
+    // The image builder kept the gadget's layout and size and extracted the kernel at the
+    // partition's root, where the script looks.
+    let env_bytes = fat_read(&image, esp, "/uboot.env");
+    assert_eq!(env_bytes.len(), 131_072);
+    let env = UbootEnv::parse(&env_bytes).unwrap();
+    assert_eq!(env.get("snap_kernel"), Some(A));
+    assert_eq!(env.get("snap_core"), Some("core18_x1.snap"));
+    assert_eq!(
+        fat_read(&image, esp, &format!("/{A}/kernel.img")),
+        fs::read(&vmlinuz).unwrap()
+    );
+
+    // 1. The image boots: U-Boot, the script, Debian's kernel, our init.
+    let b = boot("1 (seeded kernel)");
+    assert_eq!(
+        booted_cmdline(&b),
+        format!("snap_kernel={A} snap_core=core18_x1.snap {CMDLINE}"),
+        "{}",
+        b.describe()
+    );
+
+    // 2. A refresh to a broken revision: extracted, then the daemon's try writes.
+    extract(&image, esp, B, &vmlinuz, &broken_init());
+    let prepared = boot::prepare_try(&read_env(&image, esp), B).unwrap();
+    assert!(prepared.reboot);
+    apply(&image, &prepared.writes);
+    assert_eq!(vars(&image), (A.into(), B.into(), "try".into()));
+    let b = boot("2 (try of the broken kernel)");
+    assert!(b.console.contains(BROKEN_LINE), "{}", b.describe());
+    assert!(!b.console.contains(OK_LINE), "{}", b.describe());
+    assert!(b.console.contains("Kernel panic"), "{}", b.describe());
+    // U-Boot saved "trying" before booting it, and kept the builder's variables.
+    assert_eq!(vars(&image).2, "trying");
+    assert_eq!(
+        read_env(&image, esp).get("snap_core"),
+        Some("core18_x1.snap")
+    );
+    assert_eq!(fat_read(&image, esp, "/uboot.env").len(), 131_072);
+
+    // 3. The next boot falls back by itself.
+    let b = boot("3 (fallback)");
+    assert!(!b.console.contains(BROKEN_LINE), "{}", b.describe());
+    assert!(
+        b.console
+            .contains(&format!("kernel {B} failed to boot: falling back to {A}")),
+        "{}",
+        b.describe()
+    );
+    let running = booted_kernel(&b);
+    assert_eq!(running, A);
+    assert_eq!(vars(&image), (A.into(), B.into(), "".into()));
+    let c = boot::conclude(&read_env(&image, esp), &running).unwrap();
+    assert_eq!(
+        c.outcome,
+        Outcome::FellBack {
+            tried: B.into(),
+            running: A.into()
+        }
+    );
+    apply(&image, &c.writes);
+    assert_eq!(vars(&image), (A.into(), "".into(), "".into()));
+
+    // 4. A refresh to a working revision is booted once in trying mode and confirmed.
+    let c3 = "pc-kernel_x3.snap";
+    extract(&image, esp, c3, &vmlinuz, &good_init());
+    apply(
+        &image,
+        &boot::prepare_try(&read_env(&image, esp), c3)
+            .unwrap()
+            .writes,
+    );
+    let b = boot("4 (try of a working kernel)");
+    let running = booted_kernel(&b);
+    assert_eq!(running, c3, "{}", b.describe());
+    assert_eq!(vars(&image), (A.into(), c3.into(), "trying".into()));
+    let c = boot::conclude(&read_env(&image, esp), &running).unwrap();
+    assert_eq!(c.outcome, Outcome::Confirmed { kernel: c3.into() });
+    apply(&image, &c.writes);
+    assert_eq!(vars(&image), (c3.into(), "".into(), "".into()));
+
+    // 5. The confirmed kernel boots from now on.
+    let b = boot("5 (confirmed kernel)");
+    assert_eq!(booted_kernel(&b), c3, "{}", b.describe());
+
+    let total: f64 = boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    eprintln!(
+        "boots ({}): {}; total {total:.1} s",
+        accel(),
+        boots
+            .iter()
+            .map(|(w, d)| format!("{w}: {:.1} s", d.as_secs_f64()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+}
+
+/// A stand-in arm64 kernel for `booti` (there is no arm64 Linux here): the 64-byte arm64
+/// `Image` header (a branch over it, image size, the "ARM\x64" magic) and a few instructions
+/// that print a line on the `virt` machine's PL011 UART, then every printable run of the
+/// device tree U-Boot passed in x0 (so `/chosen/bootargs` shows up as a line), then power off
+/// through PSCI. Assembled with `llvm-mc -triple=aarch64` from:
+///
+/// ```text
+///     adr   x1, msg               //  print msg
+///     movz  x2, #0x900, lsl #16   //  x2 = the UART's data register
+/// 1:  ldrb  w3, [x1], #1
+///     cbz   w3, 2f
+///     strb  w3, [x2]
+///     b     1b
+/// 2:  mov   x4, x0                //  x4..x5: the device tree, totalsize at +4 (BE)
+///     ldr   w5, [x4, #4]
+///     rev   w5, w5
+///     add   x5, x4, x5
+///     mov   w7, #10               //  w7: the last character printed
+/// 3:  cmp   x4, x5
+///     b.hs  6f
+///     ldrb  w3, [x4], #1
+///     cmp   w3, #0x20
+///     b.lo  4f
+///     cmp   w3, #0x7e
+///     b.hi  3b
+///     strb  w3, [x2]
+///     mov   w7, w3
+///     b     3b
+/// 4:  cmp   w7, #10               //  a non-printable byte ends the line, once
+///     b.eq  3b
+///     mov   w7, #10
+///     strb  w7, [x2]
+///     b     3b
+/// 6:  movz  x0, #0x8400, lsl #16  //  PSCI SYSTEM_OFF
+///     movk  x0, #0x8
+///     hvc   #0
+/// 7:  b     7b
+/// msg: .asciz "SNAP-TEST arm64 kernel entered\n"
+/// ```
+fn arm64_probe_kernel() -> Vec<u8> {
+    const CODE: [u32; 30] = [
+        0x100003c1, 0xd2a12002, 0x38401423, 0x34000063, 0x39000043, 0x17fffffd, 0xaa0003e4,
+        0xb9400485, 0x5ac008a5, 0x8b050085, 0x52800147, 0xeb05009f, 0x540001c2, 0x38401483,
+        0x7100807f, 0x540000c3, 0x7101f87f, 0x54ffff48, 0x39000043, 0x2a0303e7, 0x17fffff7,
+        0x710028ff, 0x54fffea0, 0x52800147, 0x39000047, 0x17fffff2, 0xd2b08000, 0xf2800100,
+        0xd4000002, 0x14000000,
+    ];
+    let mut body: Vec<u8> = CODE.iter().flat_map(|w| w.to_le_bytes()).collect();
+    body.extend_from_slice(ARM64_LINE.as_bytes());
+    body.extend_from_slice(b"\n\0");
+    let size = (64 + body.len()).next_multiple_of(8);
+    let mut image = Vec::with_capacity(size);
+    image.extend_from_slice(&0x1400_0010u32.to_le_bytes()); // b +64
+    image.extend_from_slice(&0u32.to_le_bytes());
+    image.extend_from_slice(&0u64.to_le_bytes()); // text_offset
+    image.extend_from_slice(&(size as u64).to_le_bytes()); // image_size
+    image.extend_from_slice(&[0; 32]); // flags, reserved
+    image.extend_from_slice(&0x644d_5241u32.to_le_bytes()); // "ARM\x64"
+    image.extend_from_slice(&0u32.to_le_bytes());
+    image.extend_from_slice(&body);
+    image.resize(size, 0);
+    image
+}
+
+const ARM64_LINE: &str = "SNAP-TEST arm64 kernel entered";
+
+/// The arm64 script (`booti`, the device tree U-Boot runs with) in Debian's arm64 U-Boot on
+/// QEMU's `virt` machine: a try boots the candidate with `booti` and leaves `trying`, and the
+/// next boot falls back. The kernel is [`arm64_probe_kernel`], which prints the command line
+/// U-Boot put in the device tree.
+#[test]
+fn the_arm64_script_boots_with_booti_in_real_uboot() {
+    if !have("qemu-system-aarch64") || uboot_arm64_bin().is_none() {
+        eprintln!(
+            "SKIPPED: qemu-system-aarch64 (qemu-system-arm) or U-Boot for QEMU (u-boot-qemu) is not installed"
+        );
+        return;
+    }
+    if !have("mkfs.vfat") || !have("mcopy") || !have("sfdisk") {
+        eprintln!("SKIPPED: dosfstools, mtools and fdisk are needed");
+        return;
+    }
+    let cmdline = "console=ttyAMA0 panic=-1";
+    let script = try_boot_script(ScriptLayout::UC16, cmdline, KernelBoot::Booti).unwrap();
+    let scr = script_image(&script, ImageArch::Arm64, "snap try-boot", 0).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let image = work.path().join("disk.img");
+    uboot_disk(&image);
+    fat_write(&image, PART_OFFSET, "/boot.scr", &scr);
+    for k in [A, B] {
+        fat_mkdir(&image, PART_OFFSET, &format!("/{k}"));
+        fat_write(
+            &image,
+            PART_OFFSET,
+            &format!("/{k}/kernel.img"),
+            &arm64_probe_kernel(),
+        );
+        fat_write(
+            &image,
+            PART_OFFSET,
+            &format!("/{k}/initrd.img"),
+            &[0x5a; 4096],
+        );
+    }
+    let mut env = UbootEnv::new(4096, false);
+    env.set("snap_kernel", A).unwrap();
+    env.set("snap_core", BASE_A).unwrap();
+    let prepared = boot::prepare_try(&env, B).unwrap();
+    boot::apply(&mut env, &prepared.writes).unwrap();
+    fat_write(&image, PART_OFFSET, "/uboot.env", &env.encode().unwrap());
+
+    let bootargs = |b: &Boot| {
+        assert!(b.console.contains(ARM64_LINE), "{}", b.describe());
+        b.console
+            .lines()
+            .find_map(|l| l.find("snap_kernel=").map(|i| l[i..].trim().to_owned()))
+            .unwrap_or_else(|| panic!("no bootargs in the device tree: {}", b.describe()))
+    };
+    // 1. The try: booti starts the candidate, U-Boot saved "trying" first.
+    let b = boot_uboot_arm64(&image, BOOT_LIMIT, Some(SCRIPT_FAILED));
+    log_boot(200, &b);
+    eprintln!("arm64 try: {:.1} s", b.elapsed.as_secs_f64());
+    assert!(!b.timed_out, "{}", b.describe());
+    assert_eq!(
+        bootargs(&b),
+        format!("snap_kernel={B} snap_core={BASE_A} {cmdline}")
+    );
+    let after = read_env(&image, PART_OFFSET);
+    assert_eq!(after.get("kernel_status"), Some("trying"));
+    // 2. Nothing confirmed it: the next boot falls back.
+    let b = boot_uboot_arm64(&image, BOOT_LIMIT, Some(SCRIPT_FAILED));
+    log_boot(201, &b);
+    eprintln!("arm64 fallback: {:.1} s", b.elapsed.as_secs_f64());
+    assert!(!b.timed_out, "{}", b.describe());
+    assert!(
+        b.console
+            .contains(&format!("kernel {B} failed to boot: falling back to {A}")),
+        "{}",
+        b.describe()
+    );
+    assert_eq!(
+        bootargs(&b),
+        format!("snap_kernel={A} snap_core={BASE_A} {cmdline}")
+    );
+    let after = read_env(&image, PART_OFFSET);
+    assert_eq!(after.get("kernel_status"), None);
+    assert_eq!(after.get("snap_try_kernel"), Some(B));
+}
