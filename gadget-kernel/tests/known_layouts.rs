@@ -145,6 +145,22 @@ fn pc_with_a_size_range() {
 }
 
 #[test]
+fn after_a_size_range_a_structure_still_starts_at_1mib() {
+    // "a" ends at 512..4096 bytes, so the next start is not known from the gadget; it is laid
+    // out after the full size, but never before 1 MiB (a proptest case).
+    let g = parse_gadget_yaml(
+        b"volumes:\n  pc:\n    bootloader: grub\n    structure:\n      - name: a\n        \
+          type: bare\n        size: 4096\n        min-size: 512\n        offset: 0\n      \
+          - name: b\n        type: bare\n        size: 1M\n",
+    )
+    .expect("parses");
+    let l = layout(common::only_volume(&g)).expect("lays out");
+    let b = &l.structures[1];
+    assert!(!b.start_known);
+    assert_eq!(b.start, MIB);
+}
+
+#[test]
 fn uboot_state_partition_at_explicit_offsets() {
     let l = lay_out_corpus("ubuntu-image_gadget-ubootpart.yaml");
     let starts: Vec<_> = l

@@ -12,6 +12,25 @@ use std::process::{Command, Stdio};
 
 use crate::qemu::{CpioEntry, busybox, newc_archive};
 
+/// The modules a device needs to reach its disks on QEMU's PC with OVMF (AHCI: `/dev/sdX`).
+pub const AHCI_DISK_MODULES: &[&str] = &["ahci", "sd_mod"];
+/// The same with virtio disks (`/dev/vdX`), as U-Boot's machine has.
+pub const VIRTIO_DISK_MODULES: &[&str] = &["virtio_pci", "virtio_blk"];
+/// What the daemon and the /init need besides the disks: ext4 (`writable`, with the crc32c
+/// its metadata checksums ask for, which no modprobe would load here), vfat with the code
+/// pages Debian's kernel defaults to (the boot partition, the operator's stick), and loop
+/// and squashfs (snaps).
+pub const SNAP_DEVICE_MODULES: &[&str] = &[
+    "crc32c_generic",
+    "ext4",
+    "vfat",
+    "nls_cp437",
+    "nls_ascii",
+    "nls_utf8",
+    "loop",
+    "squashfs",
+];
+
 /// Where the initramfs keeps the module load order (paths under `/lib/modules/VERSION`).
 pub const MODULES_ORDER: &str = "etc/modules.order";
 
@@ -186,6 +205,192 @@ impl DeviceInitramfs<'_> {
         }
         zstd(&newc_archive(&entries))
     }
+}
+
+/// Every line a device's /init ([`device_init`]) prints starts with this.
+pub const SAY: &str = "SNAP-DEVICE";
+
+/// Where a device's /init finds its disks and its boot files.
+pub struct DeviceDisks<'a> {
+    /// The image's boot partition (vfat) and `writable` (ext4): `/dev/sda1`, `/dev/sda2` on
+    /// an AHCI machine, `/dev/vda1`, `/dev/vda2` with virtio.
+    pub boot_part: &'a str,
+    pub writable_part: &'a str,
+    /// The operator's stick (vfat, no partition table), holding `run.sh`.
+    pub job_disk: &'a str,
+    /// Where the boot partition is mounted.
+    pub boot_mount: &'a str,
+    /// The daemon's boot directory (`SNAPD_BOOT_DIR`): grub's prefix on the ESP, or the U-Boot
+    /// boot partition itself.
+    pub boot_dir: &'a str,
+}
+
+/// A device's /init: what an Ubuntu Core initramfs and init system do for snapd, reduced to
+/// what the boot tests need: mounts proc, sys, devtmpfs, /run, /tmp and cgroup2, loads the
+/// modules of [`MODULES_ORDER`], prints `SNAP-DEVICE booted: <cmdline>`, mounts the image's
+/// partitions and the base named by `snap_core=` (refusing to go on, and so panicking the
+/// kernel, when it cannot be mounted or has no os-release), starts `snapd` on `writable`
+/// with the boot directory, runs the job disk's `run.sh`, reports `snap list --all` and
+/// `snap changes`, stops the daemon and reboots when it asked for a reboot, else powers off.
+pub fn device_init(d: &DeviceDisks<'_>) -> String {
+    let DeviceDisks {
+        boot_part,
+        writable_part,
+        job_disk,
+        boot_mount,
+        boot_dir,
+    } = d;
+    format!(
+        r#"PATH=/bin
+export PATH
+/bin/busybox --install -s /bin
+say() {{ echo "{SAY} $*"; }}
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mkdir -p /sys/fs/cgroup
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+for m in $(cat /{MODULES_ORDER}); do insmod "$m" || say "cannot load $m"; done
+say "booted: $(cat /proc/cmdline)"
+n=0
+while [ ! -b {writable_part} ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
+mkdir -p /writable {boot_mount} /job
+if ! mount -t ext4 {writable_part} /writable || ! mount -t vfat {boot_part} {boot_mount}; then
+    say "FAILED: cannot mount the image's partitions"
+    poweroff -f
+fi
+# The base the bootloader chose, as an Ubuntu Core initramfs mounts it (from the seed on
+# the first boot): one that cannot be mounted or has no os-release does not boot.
+base=$(sed -n 's/.* snap_core=\([^ ]*\).*/\1/p' /proc/cmdline)
+if [ -n "$base" ]; then
+    file=/writable/system-data/var/lib/snapd/snaps/$base
+    [ -f "$file" ] || file=/writable/system-data/var/lib/snapd/seed/snaps/$base
+    mkdir -p /base
+    if ! mount -t squashfs -o ro,loop "$file" /base || [ ! -f /base/usr/lib/os-release ]; then
+        say "the base $base is not usable"
+        exit 1
+    fi
+    say "base $base: $(head -n 1 /base/usr/lib/os-release)"
+fi
+n=0
+while [ ! -b {job_disk} ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+[ -b {job_disk} ] && mount -t vfat -o ro {job_disk} /job
+export SNAPPY_GLOBAL_ROOT=/writable/system-data SNAPD_BOOT_DIR={boot_dir}
+# The daemon asks this init for the reboot a try needs; the init reboots once its work is
+# done (an init system would stop its services first, as below).
+export SNAPD_REBOOT_COMMAND="touch /run/reboot-requested" SNAPD_REBOOT_DELAY_MS=0
+snapd >/run/snapd.log 2>&1 &
+snapd_pid=$!
+if timeout 240 snap wait system seed.loaded; then say "seeded"; else say "FAILED: not seeded"; fi
+if [ -f /job/run.sh ]; then
+    say "job begin"
+    # Through a pipe: progress as plain lines, not a spinner redrawn on the console.
+    sh /job/run.sh 2>&1 | cat
+    say "job end"
+fi
+say "report begin"
+snap list --all 2>&1
+snap changes 2>&1
+say "report end"
+action=poweroff
+[ -e /run/reboot-requested ] && action=reboot
+kill -TERM $snapd_pid
+wait $snapd_pid
+say "snapd exited with $?"
+say "daemon log begin"
+tail -n 40 /run/snapd.log
+say "daemon log end"
+sync
+say "$action"
+$action -f
+"#
+    )
+}
+
+/// A kernel snap (`pc-kernel`, amd64) of Debian's kernel `vmlinuz` with `initrd` as its
+/// initramfs, packed under `work`; `tag` is its version's suffix, which tells revisions
+/// apart in `snap list`.
+pub fn device_kernel_snap(work: &Path, tag: &str, vmlinuz: &Path, initrd: &[u8]) -> PathBuf {
+    let tree = work.join(format!("kernel-{tag}"));
+    crate::qemu::kernel_snap_tree_with_initrd(&tree, vmlinuz, initrd);
+    fs::write(
+        tree.join("meta/snap.yaml"),
+        format!(
+            "name: pc-kernel\nversion: '6.1-{tag}'\ntype: kernel\narchitectures: [amd64]\n\
+             summary: Debian's kernel with the device's initramfs\n"
+        ),
+    )
+    .expect("write snap.yaml");
+    crate::pack_tree(&tree, &work.join(format!("snaps-{tag}")))
+}
+
+/// Writes the operator's stick `job` (a 128 MiB vfat disk): `run.sh` and the files it uses.
+pub fn write_job_disk(job: &Path, script: &str, files: &[&Path]) {
+    let _ = fs::remove_file(job);
+    let st = Command::new("mkfs.vfat")
+        .arg("-C")
+        .arg(job)
+        .arg("131072")
+        .output()
+        .expect("run mkfs.vfat");
+    assert!(st.status.success(), "mkfs.vfat: {st:?}");
+    crate::qemu::fat_write(job, 0, "/run.sh", script.as_bytes());
+    for f in files {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        crate::qemu::fat_write(job, 0, &format!("/{name}"), &fs::read(f).unwrap());
+    }
+}
+
+/// The lines the device printed between `SNAP-DEVICE <from>` and `SNAP-DEVICE <to>`.
+pub fn section<'a>(console: &'a str, from: &str, to: &str) -> &'a str {
+    let begin = format!("{SAY} {from}");
+    let end = format!("{SAY} {to}");
+    let start = console
+        .find(&begin)
+        .unwrap_or_else(|| panic!("no {begin:?} on the console:\n{console}"))
+        + begin.len();
+    let stop = console[start..]
+        .find(&end)
+        .unwrap_or_else(|| panic!("no {end:?} on the console:\n{console}"));
+    &console[start..start + stop]
+}
+
+/// The kernel file on the command line the device's /init printed.
+pub fn booted_kernel(console: &str) -> String {
+    let prefix = format!("{SAY} booted: ");
+    let line = console
+        .lines()
+        .find_map(|l| l.split_once(&prefix).map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("the device's /init did not run:\n{console}"));
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("snap_kernel="))
+        .unwrap_or_else(|| panic!("no snap_kernel= on {line:?}"))
+        .to_owned()
+}
+
+/// The row of `snap list --all` for `snap`'s revision `rev`.
+pub fn row_of<'a>(report: &'a str, snap: &str, rev: &str) -> Option<&'a str> {
+    report.lines().find(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        cols.first() == Some(&snap) && cols.get(2) == Some(&rev)
+    })
+}
+
+/// The id of the change that `Change N waits: reboot required to try the <what>` names
+/// (`new kernel`, `reverted kernel`, `new base`, ...).
+pub fn waiting_change(job: &str, what: &str) -> String {
+    let waits = format!(" waits: reboot required to try the {what}");
+    let line = job
+        .lines()
+        .find(|l| l.contains(&waits))
+        .unwrap_or_else(|| panic!("no change waits to try the {what}:\n{job}"));
+    line.trim()
+        .strip_prefix("Change ")
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no change id in {line:?}"))
+        .to_owned()
 }
 
 fn zstd(data: &[u8]) -> Vec<u8> {

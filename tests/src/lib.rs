@@ -84,6 +84,9 @@ impl Drop for TestRoot {
                 let _ = snap_sys::unmount(&m.mount_point);
             }
         }
+        // The daemon's log sits beside the root (so that it outlives a daemon's own cleanup);
+        // it goes with the root.
+        let _ = fs::remove_file(self.path().with_extension("daemon.log"));
     }
 }
 

@@ -211,13 +211,6 @@ pub fn accel() -> String {
     std::env::var("SNAP_TEST_QEMU_ACCEL").unwrap_or_else(|_| "tcg".into())
 }
 
-/// Boots `image` once on q35 with OVMF (`vars` is this machine's own copy of the variable
-/// store), the serial console on stdout, `-no-reboot` so a reset ends the run, and kills
-/// QEMU after `limit`.
-pub fn boot_efi(image: &Path, vars: &Path, limit: Duration) -> Boot {
-    run_qemu(&mut efi_machine(image, vars, "512"), limit)
-}
-
 /// `qemu-system-x86_64` for a q35 machine with `memory` MiB booting `image` (the first
 /// drive, on the default interface) through OVMF with the variable store `vars`: no
 /// display, no network, the serial console on stdout, `-no-reboot`. More drives can be
@@ -249,52 +242,39 @@ pub fn efi_machine(image: &Path, vars: &Path, memory: &str) -> Command {
 
 /// Runs one QEMU machine to its end (it must print its serial console on stdout), killing
 /// it after `limit`; what it printed and how long it took.
-pub fn run_qemu(cmd: &mut Command, limit: Duration) -> Boot {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let mut child = cmd
-        .spawn()
-        .expect("run qemu-system-x86_64 (qemu-system-x86)");
-    let mut out = child.stdout.take().expect("stdout");
-    let mut err = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = out.read_to_end(&mut buf);
-        buf
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = err.read_to_end(&mut buf);
-        buf
-    });
-    let mut timed_out = false;
-    loop {
-        if child.try_wait().expect("wait for qemu").is_some() {
-            break;
-        }
-        if start.elapsed() > limit {
-            timed_out = true;
-            // Our own child, by its pid.
-            let _ = child.kill();
-            let _ = child.wait();
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let elapsed = start.elapsed();
-    let mut console = String::from_utf8_lossy(&reader.join().expect("reader")).into_owned();
-    let stderr = err_reader.join().expect("reader");
-    if !stderr.is_empty() {
-        console.push_str("\n[qemu stderr]\n");
-        console.push_str(&String::from_utf8_lossy(&stderr));
-    }
-    Boot {
-        console,
-        elapsed,
-        timed_out,
-    }
+pub fn run_qemu(cmd: Command, limit: Duration) -> Boot {
+    run_bounded(cmd, limit, None)
+}
+
+/// Builds the image of a model of `gadget`, `kernel` and `base` (packed snaps) with
+/// `snap-image` into `work/out`; the path of the volume named `volume`'s image.
+pub fn build_image(
+    work: &Path,
+    volume: &str,
+    gadget: &Path,
+    kernel: &Path,
+    base: &Path,
+) -> PathBuf {
+    let model = work.join("model.yaml");
+    fs::write(
+        &model,
+        format!(
+            "name: qemu-{volume}\narchitecture: amd64\nsnaps:\n  gadget: {}\n  kernel: {}\n  base: {}\n",
+            gadget.display(),
+            kernel.display(),
+            base.display()
+        ),
+    )
+    .expect("write the model");
+    let out = work.join("out");
+    crate::ok(&crate::output_within(
+        Command::new(crate::bin("snap-image"))
+            .arg(&model)
+            .arg("-o")
+            .arg(&out),
+        Duration::from_secs(300),
+    ));
+    out.join(format!("{volume}.img"))
 }
 
 /// The byte offset of partition `number` (1-based) of `image`, from `sfdisk --json`.
@@ -390,19 +370,32 @@ pub fn uboot_arm64_bin() -> Option<PathBuf> {
 /// a reset ends the run. QEMU is killed after `limit` (`timed_out`), or as soon as the console
 /// shows `stop_at` (U-Boot waits at its prompt when nothing booted).
 pub fn boot_uboot(image: &Path, readonly: bool, limit: Duration, stop_at: Option<&str>) -> Boot {
+    let mut cmd = uboot_machine("512");
+    cmd.arg("-drive").arg(format!(
+        "if=virtio,file={},format=raw{}",
+        image.display(),
+        if readonly { ",readonly=on" } else { "" }
+    ));
+    run_bounded(cmd, limit, stop_at)
+}
+
+/// `qemu-system-x86_64` with U-Boot's ROM as the PC's firmware and `memory` MiB, no display,
+/// no network, the serial console on stdout, `-no-reboot`; add the disks (`-drive
+/// if=virtio,...`: U-Boot and the kernel see them as virtio block devices, in order).
+pub fn uboot_machine(memory: &str) -> Command {
     let rom = uboot_x86_rom().expect("U-Boot for QEMU is not installed (scripts/setup.sh)");
     let mut cmd = Command::new("qemu-system-x86_64");
     cmd.arg("-bios")
         .arg(&rom)
-        .args(["-accel", &accel(), "-m", "512", "-nographic"])
-        .args(["-monitor", "none", "-net", "none", "-no-reboot"])
-        .arg("-drive")
-        .arg(format!(
-            "if=virtio,file={},format=raw{}",
-            image.display(),
-            if readonly { ",readonly=on" } else { "" }
-        ));
-    run_bounded(cmd, limit, stop_at)
+        .args(["-accel", &accel(), "-m", memory, "-nographic"])
+        .args(["-monitor", "none", "-net", "none", "-no-reboot"]);
+    cmd
+}
+
+/// [`run_qemu`], also stopped as soon as the console shows `stop_at` (U-Boot waits at its
+/// prompt when nothing booted).
+pub fn run_qemu_until(cmd: Command, limit: Duration, stop_at: &str) -> Boot {
+    run_bounded(cmd, limit, Some(stop_at))
 }
 
 /// [`boot_uboot`] on QEMU's arm64 `virt` machine (cortex-a57, software emulation), the disk

@@ -4,8 +4,8 @@
 //! mounts the image's partitions, starts the daemon on the `writable` partition with the ESP
 //! as its boot directory, waits with `snap wait system seed.loaded`, runs the operator's job
 //! from a second disk (a vfat "USB stick" the test writes before each boot), reports
-//! `snap list` and `snap changes` on the serial console, stops the daemon and reboots when a
-//! change waits for one.
+//! `snap list` and `snap changes` on the serial console, stops the daemon and reboots when the
+//! daemon asked for it (`SNAPD_REBOOT_COMMAND`).
 //!
 //! Booted in `qemu-system-x86_64` (q35, OVMF, software emulation), every boot bounded:
 //! 1. first boot: the daemon seeds the device; the job refreshes the kernel to a broken x2,
@@ -17,7 +17,8 @@
 //! 4. x3 boots in trying mode and the daemon running on it confirms it;
 //! 5.–8. the same for the boot base: the initramfs mounts the base named by `snap_core=`
 //!    (from the seed on the first boot) and refuses one without an os-release; a refresh to
-//!    such a base is tried once, fallen back from and undone, and a working one confirmed.
+//!    such a base is tried once, fallen back from and undone, and a working one confirmed;
+//! 9.–10. `snap revert pc-kernel` tries the older kernel across a reboot and is confirmed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -26,29 +27,19 @@ use std::time::{Duration, Instant};
 
 use gadget_kernel::boot;
 use gadget_kernel::image::env::grubenv::GrubEnv;
-use snap_tests::device::{DeviceInitramfs, kernel_version};
+use snap_tests::device::{
+    AHCI_DISK_MODULES, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES, booted_kernel,
+    device_init, device_kernel_snap, kernel_version, row_of, section, waiting_change,
+    write_job_disk,
+};
 use snap_tests::qemu::*;
 use snap_tests::*;
 
-/// Every line the device's /init prints starts with this.
-const SAY: &str = "SNAP-DEVICE";
 const BROKEN_LINE: &str = "SNAP-TEST broken init";
 /// A boot that runs the debug daemon under software emulation takes well under a minute on
 /// an idle machine; the machine is shared, so allow much more before calling it hung.
 const BOOT_LIMIT: Duration = Duration::from_secs(300);
 const CMDLINE: &str = "console=ttyS0 panic=-1 loglevel=4";
-const MODULES: &[&str] = &[
-    "ahci",
-    "sd_mod",
-    "crc32c_generic",
-    "ext4",
-    "vfat",
-    "nls_cp437",
-    "nls_ascii",
-    "nls_utf8",
-    "loop",
-    "squashfs",
-];
 
 const GADGET_YAML: &str = r#"volumes:
   pc:
@@ -73,71 +64,6 @@ const GADGET_YAML: &str = r#"volumes:
         size: 320M
 "#;
 
-/// The device's /init: what an Ubuntu Core initramfs and init system do for snapd, reduced
-/// to what this test needs.
-const DEVICE_INIT: &str = r#"PATH=/bin
-export PATH
-/bin/busybox --install -s /bin
-say() { echo "SNAP-DEVICE $*"; }
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /run
-mount -t tmpfs tmpfs /tmp
-mkdir -p /sys/fs/cgroup
-mount -t cgroup2 cgroup2 /sys/fs/cgroup
-for m in $(cat /etc/modules.order); do insmod "$m" || say "cannot load $m"; done
-say "booted: $(cat /proc/cmdline)"
-n=0
-while [ ! -b /dev/sda2 ] && [ $n -lt 1200 ]; do sleep 0.1; n=$((n + 1)); done
-mkdir -p /writable /boot/efi /job
-if ! mount -t ext4 /dev/sda2 /writable || ! mount -t vfat /dev/sda1 /boot/efi; then
-    say "FAILED: cannot mount the image's partitions"
-    poweroff -f
-fi
-# The base the bootloader chose, as an Ubuntu Core initramfs mounts it (from the seed on
-# the first boot): one that cannot be mounted or has no os-release does not boot.
-base=$(sed -n 's/.* snap_core=\([^ ]*\).*/\1/p' /proc/cmdline)
-if [ -n "$base" ]; then
-    file=/writable/system-data/var/lib/snapd/snaps/$base
-    [ -f "$file" ] || file=/writable/system-data/var/lib/snapd/seed/snaps/$base
-    mkdir -p /base
-    if ! mount -t squashfs -o ro,loop "$file" /base || [ ! -f /base/usr/lib/os-release ]; then
-        say "the base $base is not usable"
-        exit 1
-    fi
-    say "base $base: $(head -n 1 /base/usr/lib/os-release)"
-fi
-n=0
-while [ ! -b /dev/sdb ] && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-[ -b /dev/sdb ] && mount -t vfat -o ro /dev/sdb /job
-export SNAPPY_GLOBAL_ROOT=/writable/system-data SNAPD_BOOT_DIR=/boot/efi/EFI/ubuntu
-snapd >/run/snapd.log 2>&1 &
-snapd_pid=$!
-if timeout 240 snap wait system seed.loaded; then say "seeded"; else say "FAILED: not seeded"; fi
-if [ -f /job/run.sh ]; then
-    say "job begin"
-    # Through a pipe: progress as plain lines, not a spinner redrawn on the console.
-    sh /job/run.sh 2>&1 | cat
-    say "job end"
-fi
-say "report begin"
-snap list --all 2>&1
-snap changes 2>&1
-say "report end"
-action=poweroff
-if snap changes 2>/dev/null | grep -qw Wait; then action=reboot; fi
-kill -TERM $snapd_pid
-wait $snapd_pid
-say "snapd exited with $?"
-say "daemon log begin"
-tail -n 40 /run/snapd.log
-say "daemon log end"
-sync
-say "$action"
-$action -f
-"#;
-
 fn broken_init() -> String {
     format!("echo \"{BROKEN_LINE}\"\nexit 1\n")
 }
@@ -145,22 +71,6 @@ fn broken_init() -> String {
 fn write(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
     fs::write(path, data).unwrap();
-}
-
-/// A kernel snap from Debian's kernel whose initramfs is the device's; `version` tells the
-/// revisions apart in `snap list`.
-fn device_kernel_snap(work: &Path, tag: &str, vmlinuz: &Path, initrd: &[u8]) -> PathBuf {
-    let tree = work.join(format!("kernel-{tag}"));
-    kernel_snap_tree_with_initrd(&tree, vmlinuz, initrd);
-    write(
-        &tree.join("meta/snap.yaml"),
-        format!(
-            "name: pc-kernel\nversion: '6.1-{tag}'\ntype: kernel\narchitectures: [amd64]\n\
-             summary: Debian's kernel with the device's initramfs\n"
-        )
-        .as_bytes(),
-    );
-    pack_tree(&tree, &work.join(format!("snaps-{tag}")))
 }
 
 struct Device {
@@ -174,26 +84,14 @@ struct Device {
 impl Device {
     /// Writes the operator's stick: `run.sh` and the files it uses.
     fn job(&self, script: &str, files: &[&Path]) {
-        let _ = fs::remove_file(&self.job);
-        let st = Command::new("mkfs.vfat")
-            .arg("-C")
-            .arg(&self.job)
-            .arg("131072")
-            .output()
-            .expect("run mkfs.vfat");
-        assert!(st.status.success(), "mkfs.vfat: {st:?}");
-        fat_write(&self.job, 0, "/run.sh", script.as_bytes());
-        for f in files {
-            let name = f.file_name().unwrap().to_str().unwrap();
-            fat_write(&self.job, 0, &format!("/{name}"), &fs::read(f).unwrap());
-        }
+        write_job_disk(&self.job, script, files);
     }
 
     fn boot(&mut self, what: &str) -> String {
         let mut cmd = efi_machine(&self.image, &self.vars, "1024");
         cmd.arg("-drive")
             .arg(format!("file={},format=raw", self.job.display()));
-        let b = run_qemu(&mut cmd, BOOT_LIMIT);
+        let b = run_qemu(cmd, BOOT_LIMIT);
         eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
         self.boots.push((what.to_owned(), b.elapsed));
         if let Some(dir) = std::env::var_os("SNAP_TEST_BOOT_LOG_DIR") {
@@ -210,27 +108,26 @@ impl Device {
         b.console
     }
 
-    fn grubenv(&self) -> (String, String, String) {
+    /// Three variables of the image's grubenv, unset ones as "".
+    fn env3(&self, keys: [&str; 3]) -> (String, String, String) {
         let bytes = fat_read(&self.image, self.esp, "/EFI/ubuntu/grubenv");
         let env = GrubEnv::parse(&bytes).expect("grubenv");
-        let get = |k| env.get(k).unwrap_or("").to_owned();
-        (
-            get(boot::SNAP_KERNEL),
-            get(boot::SNAP_TRY_KERNEL),
-            get(boot::KERNEL_STATUS),
-        )
+        let [a, b, c] = keys.map(|k| env.get(k).unwrap_or("").to_owned());
+        (a, b, c)
+    }
+
+    /// `snap_kernel`, `snap_try_kernel`, `kernel_status`.
+    fn grubenv(&self) -> (String, String, String) {
+        self.env3([
+            boot::SNAP_KERNEL,
+            boot::SNAP_TRY_KERNEL,
+            boot::KERNEL_STATUS,
+        ])
     }
 
     /// `snap_core`, `snap_try_core`, `base_status`.
     fn base_env(&self) -> (String, String, String) {
-        let bytes = fat_read(&self.image, self.esp, "/EFI/ubuntu/grubenv");
-        let env = GrubEnv::parse(&bytes).expect("grubenv");
-        let get = |k| env.get(k).unwrap_or("").to_owned();
-        (
-            get(boot::SNAP_CORE),
-            get(boot::SNAP_TRY_CORE),
-            get(boot::BASE_STATUS),
-        )
+        self.env3([boot::SNAP_CORE, boot::SNAP_TRY_CORE, boot::BASE_STATUS])
     }
 
     /// Whether the ESP holds `dir` (a kernel's extracted boot files).
@@ -247,56 +144,8 @@ impl Device {
     }
 }
 
-/// The lines the device printed between `SNAP-DEVICE <from>` and `SNAP-DEVICE <to>`.
-fn section<'a>(console: &'a str, from: &str, to: &str) -> &'a str {
-    let begin = format!("{SAY} {from}");
-    let end = format!("{SAY} {to}");
-    let start = console
-        .find(&begin)
-        .unwrap_or_else(|| panic!("no {begin:?} on the console:\n{console}"))
-        + begin.len();
-    let stop = console[start..]
-        .find(&end)
-        .unwrap_or_else(|| panic!("no {end:?} on the console:\n{console}"));
-    &console[start..start + stop]
-}
-
-/// The kernel file on the command line the device's /init printed.
-fn booted_kernel(console: &str) -> String {
-    let prefix = format!("{SAY} booted: ");
-    let line = console
-        .lines()
-        .find_map(|l| l.split_once(&prefix).map(|(_, rest)| rest))
-        .unwrap_or_else(|| panic!("the device's /init did not run:\n{console}"));
-    boot::running_kernel(line)
-        .unwrap_or_else(|| panic!("no snap_kernel= on {line:?}"))
-        .to_owned()
-}
-
-/// The row of `snap list --all` for `snap`'s revision `rev`.
-fn row_of<'a>(report: &'a str, snap: &str, rev: &str) -> Option<&'a str> {
-    report.lines().find(|l| {
-        let cols: Vec<&str> = l.split_whitespace().collect();
-        cols.first() == Some(&snap) && cols.get(2) == Some(&rev)
-    })
-}
-
 fn kernel_row<'a>(report: &'a str, rev: &str) -> Option<&'a str> {
     row_of(report, "pc-kernel", rev)
-}
-
-/// The id of the change that `Change N waits: reboot required to try the new <what>` names.
-fn waiting_change(job: &str, what: &str) -> String {
-    let waits = format!(" waits: reboot required to try the new {what}");
-    let line = job
-        .lines()
-        .find(|l| l.contains(&waits))
-        .unwrap_or_else(|| panic!("the refresh does not wait for a reboot:\n{job}"));
-    line.trim()
-        .strip_prefix("Change ")
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no change id in {line:?}"))
-        .to_owned()
 }
 
 #[test]
@@ -320,8 +169,14 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     let device_initrd = DeviceInitramfs {
         programs: &[("snapd", &bin("snapd")), ("snap", &bin("snap"))],
         kernel_version: &version,
-        modules: MODULES,
-        init: DEVICE_INIT,
+        modules: &[AHCI_DISK_MODULES, SNAP_DEVICE_MODULES].concat(),
+        init: &device_init(&DeviceDisks {
+            boot_part: "/dev/sda1",
+            writable_part: "/dev/sda2",
+            job_disk: "/dev/sdb",
+            boot_mount: "/boot/efi",
+            boot_dir: "/boot/efi/EFI/ubuntu",
+        }),
     }
     .build();
     eprintln!(
@@ -346,26 +201,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     let gadget_snap = pack_tree(&gadget, &w.join("snaps"));
     let kernel_1 = device_kernel_snap(w, "1", &vmlinuz, &device_initrd);
     let base = base_snap(&w.join("snaps"), "core22");
-    let model = w.join("model.yaml");
-    fs::write(
-        &model,
-        format!(
-            "name: qemu-pc\narchitecture: amd64\nsnaps:\n  gadget: {}\n  kernel: {}\n  base: {}\n",
-            gadget_snap.display(),
-            kernel_1.display(),
-            base.display()
-        ),
-    )
-    .unwrap();
-    let out = w.join("out");
-    ok(&output_within(
-        Command::new(bin("snap-image"))
-            .arg(&model)
-            .arg("-o")
-            .arg(&out),
-        Duration::from_secs(300),
-    ));
-    let image = out.join("pc.img");
+    let image = build_image(w, "pc", &gadget_snap, &kernel_1, &base);
     let vars = w.join("OVMF_VARS.fd");
     fs::copy(&ovmf_vars, &vars).unwrap();
     let mut dev = Device {
@@ -397,7 +233,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     assert_eq!(booted_kernel(&console), "pc-kernel_x1.snap");
     assert!(console.contains(&format!("{SAY} seeded")), "{console}");
     let job = section(&console, "job begin", "job end");
-    let refresh = waiting_change(job, "kernel");
+    let refresh = waiting_change(job, "new kernel");
     let report = section(&console, "report begin", "report end");
     for snap in ["pc ", "core22 "] {
         assert!(
@@ -405,8 +241,13 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
             "{snap} not installed by the seeding:\n{report}"
         );
     }
-    // The broken revision is linked and waits; the device reboots for it.
+    // The broken revision is linked and waits; clients are told that the system is about
+    // to restart, and the device reboots.
     assert!(kernel_row(report, "x2").is_some(), "{report}");
+    assert!(
+        report.contains("WARNING: snapd is about to reboot the system"),
+        "{report}"
+    );
     assert!(console.contains(&format!("{SAY} reboot")), "{console}");
     assert_eq!(
         dev.grubenv(),
@@ -478,7 +319,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     let x1 = kernel_row(undone, "x1").unwrap_or_else(|| panic!("x1 is gone:\n{undone}"));
     assert!(!x1.contains("disabled"), "x1 is not current:\n{undone}");
     assert!(kernel_row(undone, "x2").is_none(), "x2 stayed:\n{undone}");
-    let refresh_3 = waiting_change(job, "kernel");
+    let refresh_3 = waiting_change(job, "new kernel");
     // x3 was just installed and is waiting for its reboot.
     let (kernel, try_kernel, status) = dev.grubenv();
     assert_eq!(kernel, "pc-kernel_x1.snap");
@@ -510,6 +351,8 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     let job = section(&console, "job begin", "job end");
     assert!(job.contains("watch exited with 0"), "{job}");
     assert_eq!(dev.grubenv(), (try_kernel.clone(), "".into(), "".into()));
+    let report = section(&console, "report begin", "report end");
+    assert!(!report.contains("about to reboot"), "{report}");
 
     // 5. A refresh of the boot base to a broken revision (no os-release: the initramfs
     //    refuses it), the same way: tried once, fallen back from, undone by the daemon.
@@ -532,7 +375,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     );
     let console = dev.boot("5 (refresh of the base to a broken one)");
     let job = section(&console, "job begin", "job end");
-    let base_refresh = waiting_change(job, "base");
+    let base_refresh = waiting_change(job, "new base");
     assert_eq!(
         dev.base_env(),
         (
@@ -584,7 +427,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
         !x1.contains("disabled"),
         "core22 x1 is not current:\n{undone}"
     );
-    let base_refresh_3 = waiting_change(job, "base");
+    let base_refresh_3 = waiting_change(job, "new base");
     let (_, try_base, status) = dev.base_env();
     assert_eq!(status, "try");
 
@@ -603,6 +446,32 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     // The kernel confirmed before is untouched by the base's try.
     assert_eq!(dev.grubenv().0, booted_kernel(&console));
     assert!(console.contains(&format!("{SAY} poweroff")), "{console}");
+
+    // 9. `snap revert` of the kernel goes through the bootloader too: the older x1 is tried
+    //    once across the reboot the daemon asks for, and confirmed by the daemon on it.
+    dev.job("snap revert pc-kernel\n", &[]);
+    let console = dev.boot("9 (revert of the kernel)");
+    let job = section(&console, "job begin", "job end");
+    let revert = waiting_change(job, "reverted kernel");
+    assert_eq!(
+        dev.grubenv(),
+        (try_kernel.clone(), "pc-kernel_x1.snap".into(), "try".into())
+    );
+    dev.job(
+        &format!("snap watch {revert}; echo \"watch exited with $?\"\n"),
+        &[],
+    );
+    let console = dev.boot("10 (the reverted kernel booted)");
+    assert_eq!(booted_kernel(&console), "pc-kernel_x1.snap");
+    let job = section(&console, "job begin", "job end");
+    assert!(job.contains("watch exited with 0"), "{job}");
+    assert_eq!(
+        dev.grubenv(),
+        ("pc-kernel_x1.snap".into(), "".into(), "".into())
+    );
+    let report = section(&console, "report begin", "report end");
+    let x1 = kernel_row(report, "x1").unwrap_or_else(|| panic!("x1 is gone:\n{report}"));
+    assert!(!x1.contains("disabled"), "x1 is not current:\n{report}");
 
     let total: f64 = dev.boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
     eprintln!(

@@ -1,8 +1,9 @@
 //! Kernel and base try-boot, the daemon's half, end to end (`spec/boot.md`, "Daemon"): the
-//! real daemon on a test root whose `boot/grub` holds a grubenv, a kernel snap (or the boot
-//! base) refreshed from x1 to x2. The bootloader is simulated with gadget-kernel's model of
-//! grub.cfg (`bootloader_boot`, held against real grub by `qemu_device.rs`) and the booted
-//! kernel and base with a command-line file.
+//! real daemon on a test root whose `boot/grub` holds a grubenv (or, for a U-Boot device,
+//! whose `boot/uboot` holds `uboot.env`), a kernel snap (or the boot base) refreshed from x1
+//! to x2. The bootloader is simulated with gadget-kernel's model of grub.cfg and of U-Boot's
+//! boot script (`bootloader_boot`, held against real grub by `qemu_device.rs` and real
+//! U-Boot by `uboot_boot.rs`) and the booted kernel and base with a command-line file.
 //!
 //! Needs root (mounts); each test skips itself otherwise.
 
@@ -10,8 +11,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use gadget_kernel::boot::ubootscr::script_variables;
 use gadget_kernel::boot::{BASE_SLOT, BootEnv, BootSlot, Booted, KERNEL_SLOT, bootloader_boot};
+use gadget_kernel::image::env::EnvError;
 use gadget_kernel::image::env::grubenv::GrubEnv;
+use gadget_kernel::image::env::ubootenv::UbootEnv;
 use snap_tests::*;
 
 const KERNEL: &str = "tkernel";
@@ -51,14 +55,60 @@ const BASE_SUBJECT: Subject = Subject {
     reason: BASE_REASON,
 };
 
-/// A device: a test root with a grubenv and the seeded kernel's files as the image builder
-/// leaves them, the kernel snaps x1 and x2, the base snaps x1 and x2 (the environment's
+/// The bootloader a [`Device`] boots with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Loader {
+    /// grub: `boot/grub/grubenv` (the ESP's `EFI/ubuntu`), kernels beside it.
+    Grub,
+    /// U-Boot, UC16/18 layout: the boot partition at `boot/uboot`, with `uboot.env` (128 KiB,
+    /// no flag byte: the layout Debian's U-Boot reads) and the kernels at its root, where
+    /// the boot script of `ubootscr` looks.
+    Uboot,
+}
+
+/// A device's boot environment, in its bootloader's format.
+enum DevEnv {
+    Grub(GrubEnv),
+    Uboot(UbootEnv),
+}
+
+impl BootEnv for DevEnv {
+    fn var(&self, key: &str) -> &str {
+        match self {
+            DevEnv::Grub(e) => e.var(key),
+            DevEnv::Uboot(e) => e.var(key),
+        }
+    }
+    fn set_var(&mut self, key: &str, value: &str) -> Result<(), EnvError> {
+        match self {
+            DevEnv::Grub(e) => e.set_var(key, value),
+            DevEnv::Uboot(e) => e.set_var(key, value),
+        }
+    }
+}
+
+impl DevEnv {
+    fn set(&mut self, key: &str, value: &str) -> Result<(), EnvError> {
+        self.set_var(key, value)
+    }
+
+    fn encode(&self) -> Result<Vec<u8>, EnvError> {
+        match self {
+            DevEnv::Grub(e) => e.encode(),
+            DevEnv::Uboot(e) => e.encode(),
+        }
+    }
+}
+
+/// A device: a test root with a boot environment and the seeded kernel's files as the image
+/// builder leaves them, the kernel snaps x1 and x2, the base snaps x1 and x2 (the environment's
 /// `snap_core` names base x1) and another base, and the command line the "booted" kernel and
 /// base have.
 struct Device {
     root: TestRoot,
     work: tempfile::TempDir,
     daemon: Option<Daemon>,
+    loader: Loader,
     k1: PathBuf,
     k2: PathBuf,
     b1: PathBuf,
@@ -70,22 +120,33 @@ struct Device {
 
 impl Device {
     fn new() -> Device {
+        Device::on(Loader::Grub)
+    }
+
+    /// A device booting with `loader`; the daemon finds the boot directory by itself (no
+    /// `SNAPD_BOOT_DIR`).
+    fn on(loader: Loader) -> Device {
         let root = TestRoot::new();
         let work = tempfile::tempdir().unwrap();
-        let boot = root.path().join("boot/grub");
+        let boot = boot_dir_of(root.path(), loader);
         fs::create_dir_all(boot.join(X1)).unwrap();
         fs::write(boot.join(X1).join("kernel.img"), "kernel one").unwrap();
         fs::write(boot.join(X1).join("initrd.img"), "initrd one").unwrap();
-        let mut env = GrubEnv::new();
-        // The image builder's UC16/18 variables stay; the protocol ignores snap_mode.
+        let mut env = match loader {
+            Loader::Grub => DevEnv::Grub(GrubEnv::new()),
+            Loader::Uboot => DevEnv::Uboot(UbootEnv::new(131_072, false)),
+        };
+        // The image builder's UC16/18 variables stay; the protocol ignores snap_mode (an
+        // empty value is no variable at all in a U-Boot environment).
         env.set("snap_mode", "").unwrap();
         env.set("snap_core", BX1).unwrap();
         env.set("snap_kernel", X1).unwrap();
         env.set("snap_try_core", "").unwrap();
         env.set("snap_try_kernel", "").unwrap();
-        fs::write(boot.join("grubenv"), env.encode().unwrap()).unwrap();
+        fs::write(boot.join(env_name(loader)), env.encode().unwrap()).unwrap();
         let w = work.path();
         let d = Device {
+            loader,
             k1: kernel_snap(&w.join("k1"), "one"),
             k2: kernel_snap(&w.join("k2"), "two"),
             b1: test_base(&w.join("b1"), BASE, "one"),
@@ -140,21 +201,42 @@ impl Device {
         assert!(st.success(), "snapd exited with {st}");
     }
 
-    /// A power cycle: the daemon stops, nothing stays mounted, grub runs (its `save_env`
-    /// included) and the kernel and base it picks "boot".
+    /// A power cycle: the daemon stops, nothing stays mounted, the bootloader runs (grub's
+    /// `save_env` or the U-Boot script's saves included) and the kernel and base it picks
+    /// "boot".
     fn reboot_all(&mut self) -> Booted {
         if self.daemon.is_some() {
             self.stop();
         }
         unmount_all_under(self.path());
-        let mut env = self.env();
-        let booted = bootloader_boot(&mut env).unwrap();
-        fs::write(self.grubenv(), env.encode().unwrap()).unwrap();
-        // The kernel grub loads must be complete on the boot partition.
-        let dir = self.path().join("boot/grub").join(&booted.kernel);
+        let booted = match self.env() {
+            DevEnv::Grub(mut env) => {
+                let booted = bootloader_boot(&mut env).unwrap();
+                fs::write(self.env_file(), env.encode().unwrap()).unwrap();
+                booted
+            }
+            DevEnv::Uboot(file) => {
+                // The script imports only its variables (`env import -d -c`), and saves, when
+                // the state needs a save, only those, in the file's size and layout, padded
+                // with NULs as `env export -c -s` does.
+                let mut env = UbootEnv::new(file.size(), file.redundant());
+                env.set_padding(0);
+                for v in script_variables() {
+                    env.set(v, file.get(v).unwrap_or("")).unwrap();
+                }
+                let imported = env.clone();
+                let booted = bootloader_boot(&mut env).unwrap();
+                if env.vars() != imported.vars() {
+                    fs::write(self.env_file(), env.encode().unwrap()).unwrap();
+                }
+                booted
+            }
+        };
+        // The kernel the bootloader loads must be complete on the boot partition.
+        let dir = self.kernel_dir(&booted.kernel);
         assert!(
             dir.join("kernel.img").is_file() && dir.join("initrd.img").is_file(),
-            "grub would boot {} without its files",
+            "the bootloader would boot {} without its files",
             booted.kernel
         );
         // The initramfs mounts the base from its snap file.
@@ -183,12 +265,32 @@ impl Device {
         self.path().join("var/lib/snapd/snaps").join(file)
     }
 
-    fn grubenv(&self) -> PathBuf {
-        self.path().join("boot/grub/grubenv")
+    /// The boot partition's directory the daemon manages.
+    fn boot_dir(&self) -> PathBuf {
+        boot_dir_of(self.path(), self.loader)
     }
 
-    fn env(&self) -> GrubEnv {
-        GrubEnv::parse(&fs::read(self.grubenv()).unwrap()).unwrap()
+    /// Where the kernel `file`'s boot files are (both layouts: in the boot directory).
+    fn kernel_dir(&self, file: &str) -> PathBuf {
+        self.boot_dir().join(file)
+    }
+
+    /// The boot environment file: `grubenv` or `uboot.env`.
+    fn env_file(&self) -> PathBuf {
+        self.boot_dir().join(env_name(self.loader))
+    }
+
+    /// [`Device::env_file`] (the name the grub-only tests use).
+    fn grubenv(&self) -> PathBuf {
+        self.env_file()
+    }
+
+    fn env(&self) -> DevEnv {
+        let bytes = fs::read(self.env_file()).unwrap();
+        match self.loader {
+            Loader::Grub => DevEnv::Grub(GrubEnv::parse(&bytes).unwrap()),
+            Loader::Uboot => DevEnv::Uboot(UbootEnv::parse(&bytes).unwrap()),
+        }
     }
 
     /// The kernel's variables: current, candidate, status.
@@ -207,7 +309,11 @@ impl Device {
 
     /// A device with the daemon running and kernel x1 installed.
     fn with_x1() -> Device {
-        let mut dev = Device::new();
+        Device::with_x1_on(Loader::Grub)
+    }
+
+    fn with_x1_on(loader: Loader) -> Device {
+        let mut dev = Device::on(loader);
         dev.start(&[]);
         dev.install_x1();
         dev
@@ -215,7 +321,11 @@ impl Device {
 
     /// A device with the daemon running and the boot base x1 installed.
     fn with_base_x1() -> Device {
-        let mut dev = Device::new();
+        Device::with_base_x1_on(Loader::Grub)
+    }
+
+    fn with_base_x1_on(loader: Loader) -> Device {
+        let mut dev = Device::on(loader);
         dev.start(&[]);
         let b1 = dev.b1.clone();
         dev.install(&b1, BASE);
@@ -308,7 +418,7 @@ impl Device {
     }
 
     fn extracted(&self, kernel_file: &str) -> Option<(String, String)> {
-        let dir = self.path().join("boot/grub").join(kernel_file);
+        let dir = self.kernel_dir(kernel_file);
         Some((
             fs::read_to_string(dir.join("kernel.img")).ok()?,
             fs::read_to_string(dir.join("initrd.img")).ok()?,
@@ -322,6 +432,10 @@ impl Device {
             self.extracted(X2),
             Some(("kernel two".into(), "initrd two".into()))
         );
+        // U-Boot's script loads the kernel's device trees from beside it; grub none.
+        let dtb = fs::read_to_string(self.kernel_dir(X2).join("dtbs/board.dtb")).ok();
+        let expected = (self.loader == Loader::Uboot).then(|| "dtb two".to_owned());
+        assert_eq!(dtb, expected, "{:?}", self.loader);
     }
 
     /// The refresh of `sub` waits for its reboot with the try prepared in its own variables.
@@ -343,7 +457,8 @@ impl Device {
         assert_eq!(
             self.slot_vars(sub.slot),
             (sub.x1.into(), sub.x2.into(), "try".into()),
-            "grubenv after prepare-boot"
+            "{:?} environment after prepare-boot",
+            self.loader
         );
         // The new revision is linked; the tasks after the reboot point have not run.
         assert_eq!(self.current_of(sub.name), "x2");
@@ -365,7 +480,27 @@ impl Device {
         if self.daemon.is_none() {
             self.start(&[]);
         }
+        self.decommission();
         remove_all_and_stop(&self.root, &mut self.installed, &mut self.daemon);
+    }
+
+    /// The device stops booting from its environment, so that the cleanup may remove its
+    /// kernel and boot base: the daemon refuses to remove a revision the environment names.
+    fn decommission(&self) {
+        fn remove_envs(dir: &Path) {
+            for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    remove_envs(&p);
+                } else if ["grubenv", "uboot.env", "boot.sel"]
+                    .iter()
+                    .any(|f| e.file_name() == *f)
+                {
+                    let _ = fs::remove_file(&p);
+                }
+            }
+        }
+        remove_envs(&self.path().join("boot"));
     }
 }
 
@@ -375,12 +510,27 @@ impl Drop for Device {
             if let Some(d) = &self.daemon {
                 eprintln!("daemon log:\n{}", d.log_text());
             }
+            self.decommission();
             remove_all_best_effort(&self.root, &mut self.installed, &mut self.daemon);
         }
     }
 }
 
-/// A kernel snap whose boot files say which one it is.
+fn boot_dir_of(root: &Path, loader: Loader) -> PathBuf {
+    root.join(match loader {
+        Loader::Grub => "boot/grub",
+        Loader::Uboot => "boot/uboot",
+    })
+}
+
+fn env_name(loader: Loader) -> &'static str {
+    match loader {
+        Loader::Grub => "grubenv",
+        Loader::Uboot => "uboot.env",
+    }
+}
+
+/// A kernel snap whose boot files (and device tree) say which one it is.
 fn kernel_snap(out: &Path, which: &str) -> PathBuf {
     let yaml = format!("name: {KERNEL}\nversion: '{which}'\ntype: kernel\nsummary: test kernel\n");
     make_snap(
@@ -389,6 +539,7 @@ fn kernel_snap(out: &Path, which: &str) -> PathBuf {
         &[
             ("kernel.img", &format!("kernel {which}"), 0o644),
             ("initrd.img", &format!("initrd {which}"), 0o644),
+            ("dtbs/board.dtb", &format!("dtb {which}"), 0o644),
             ("meta/kernel.yaml", "dynamic-modules: $SNAP_DATA\n", 0o644),
             ("modules/6.1.0/modules.dep", "", 0o644),
         ],
@@ -407,8 +558,18 @@ fn test_base(out: &Path, name: &str, which: &str) -> PathBuf {
 
 #[test]
 fn a_kernel_that_boots_is_confirmed_at_the_next_start() {
+    kernel_confirmed(Loader::Grub);
+}
+
+/// The same on a U-Boot device: the try prepared in `uboot.env`, confirmed at the next start.
+#[test]
+fn a_kernel_that_boots_is_confirmed_at_the_next_start_on_uboot() {
+    kernel_confirmed(Loader::Uboot);
+}
+
+fn kernel_confirmed(loader: Loader) {
     need_root!();
-    let mut dev = Device::with_x1();
+    let mut dev = Device::with_x1_on(loader);
     // The first install is no refresh: nothing tried.
     assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
     let id = dev.refresh_x2();
@@ -426,6 +587,10 @@ fn a_kernel_that_boots_is_confirmed_at_the_next_start() {
     let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
     assert_eq!(chg["status"], "Done", "{chg:#}");
     assert_eq!(dev.vars(), (X2.into(), String::new(), String::new()));
+    if let DevEnv::Uboot(e) = dev.env() {
+        // The daemon rewrote the file U-Boot saved in its own size and padding.
+        assert_eq!((e.size(), e.redundant(), e.padding()), (131_072, false, 0));
+    }
     assert_eq!(dev.current(), "x2");
     // Both kernels' files stay: x1 is the retained revision to go back to.
     assert!(dev.extracted(X1).is_some() && dev.extracted(X2).is_some());
@@ -437,8 +602,18 @@ fn a_kernel_that_boots_is_confirmed_at_the_next_start() {
 
 #[test]
 fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start() {
+    kernel_fell_back(Loader::Grub);
+}
+
+/// The same on a U-Boot device: the script falls back, the daemon undoes the refresh.
+#[test]
+fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start_on_uboot() {
+    kernel_fell_back(Loader::Uboot);
+}
+
+fn kernel_fell_back(loader: Loader) {
     need_root!();
-    let mut dev = Device::with_x1();
+    let mut dev = Device::with_x1_on(loader);
     let id = dev.refresh_x2();
     dev.assert_waiting(&id);
 
@@ -471,7 +646,7 @@ fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start() {
     );
     assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
     assert_eq!(dev.extracted(X2), None);
-    assert!(!dev.path().join("boot/grub").join(X2).exists());
+    assert!(!dev.kernel_dir(X2).exists());
     assert!(dev.extracted(X1).is_some());
     assert_eq!(dev.reboot(), X1);
     dev.teardown();
@@ -482,9 +657,19 @@ fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start() {
 /// and the restarted daemon finishes the refresh.
 #[test]
 fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes() {
+    crash_during_prepare_boot(Loader::Grub);
+}
+
+/// The same on a U-Boot device, each write a whole-file rewrite of `uboot.env`.
+#[test]
+fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes_on_uboot() {
+    crash_during_prepare_boot(Loader::Uboot);
+}
+
+fn crash_during_prepare_boot(loader: Loader) {
     need_root!();
     for point in ["extracted", "env-write-1"] {
-        let mut dev = Device::with_x1();
+        let mut dev = Device::with_x1_on(loader);
         dev.refresh_x2_crashing_at(point);
         assert_eq!(
             dev.extracted(X2),
@@ -521,8 +706,18 @@ fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes() {
 /// the boot kernel goes back to x1 directly (both are known to boot) and x2's files go.
 #[test]
 fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back() {
+    confirmed_failing_later(Loader::Grub);
+}
+
+/// The same on a U-Boot device.
+#[test]
+fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back_on_uboot() {
+    confirmed_failing_later(Loader::Uboot);
+}
+
+fn confirmed_failing_later(loader: Loader) {
     need_root!();
-    let mut dev = Device::with_x1();
+    let mut dev = Device::with_x1_on(loader);
     let id = dev.refresh_x2();
     dev.assert_waiting(&id);
     assert_eq!(dev.reboot(), X2);
@@ -603,8 +798,18 @@ fn a_power_cut_after_the_writes_is_concluded_by_the_rerun() {
 /// confirms it.
 #[test]
 fn a_base_that_boots_is_confirmed_at_the_next_start() {
+    base_confirmed(Loader::Grub);
+}
+
+/// The same on a U-Boot device: the base's variables in `uboot.env`.
+#[test]
+fn a_base_that_boots_is_confirmed_at_the_next_start_on_uboot() {
+    base_confirmed(Loader::Uboot);
+}
+
+fn base_confirmed(loader: Loader) {
     need_root!();
-    let mut dev = Device::with_base_x1();
+    let mut dev = Device::with_base_x1_on(loader);
     assert_eq!(
         dev.slot_vars(BASE_SLOT),
         (BX1.into(), String::new(), String::new())
@@ -613,7 +818,7 @@ fn a_base_that_boots_is_confirmed_at_the_next_start() {
     let id = dev.refresh(&dev.b2.clone());
     dev.assert_waiting_for(BASE_SUBJECT, &id);
     assert!(dev.snap_file(BX2).is_file());
-    assert!(!dev.path().join("boot/grub").join(BX2).exists());
+    assert!(!dev.kernel_dir(BX2).exists());
     // The kernel's try state is not touched.
     assert_eq!(dev.vars(), kernel_before);
 
@@ -741,5 +946,289 @@ fn a_kernel_and_a_base_tried_together_are_concluded_independently() {
         dev.slot_vars(BASE_SLOT),
         (BX2.into(), String::new(), String::new())
     );
+    dev.teardown();
+}
+
+// ---- revert and removal of a booted kernel or base ----
+
+const REVERT_REASON: &str = "reboot required to try the reverted kernel";
+const BASE_REVERT_REASON: &str = "reboot required to try the reverted base";
+
+/// Refreshes `sub` from x1 to x2 and confirms it across a reboot: x2 current and booted, x1
+/// retained.
+fn refresh_and_confirm(dev: &mut Device, sub: Subject, file: &Path) {
+    let id = dev.refresh(file);
+    dev.assert_waiting_for(sub, &id);
+    let booted = dev.reboot_all();
+    let in_slot = if sub.slot == KERNEL_SLOT {
+        booted.kernel
+    } else {
+        booted.base
+    };
+    assert_eq!(in_slot, sub.x2);
+    dev.start(&[]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Done", "{chg:#}");
+    assert_eq!(
+        dev.slot_vars(sub.slot),
+        (sub.x2.into(), "".into(), "".into())
+    );
+}
+
+/// `snap revert NAME`, which returns once the revert waits for its reboot; the change id and
+/// what the command said.
+fn revert_waiting(dev: &Device, name: &str) -> (String, String) {
+    let out = dev.root.snap(&["revert", name]);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{said}");
+    let chg = all_changes(&dev.root)
+        .into_iter()
+        .rfind(|c| c["kind"] == "revert-snap")
+        .unwrap_or_else(|| panic!("no revert change: {said}"));
+    (chg["id"].as_str().unwrap().to_owned(), said)
+}
+
+/// The revert of `sub` from x2 to x1 waits for its reboot: x1 linked, tried next in the
+/// slot's variables, the tasks after the reboot point not run.
+fn assert_revert_waiting(dev: &Device, sub: Subject, id: &str, reason: &str, said: &str) {
+    assert!(
+        said.contains(&format!("Change {id} waits: {reason}")),
+        "{said}"
+    );
+    let chg = dev.wait_status(id, "Wait");
+    let kinds: Vec<&str> = chg["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["kind"].as_str().unwrap())
+        .collect();
+    let link = kinds.iter().position(|k| *k == "link-snap").unwrap();
+    assert_eq!(kinds[link + 1], "prepare-boot", "{kinds:?}");
+    let task = &chg["tasks"][link + 1];
+    assert_eq!(task["status"], "Wait", "{chg:#}");
+    assert_eq!(dev.current_of(sub.name), "x1");
+    assert_eq!(
+        dev.slot_vars(sub.slot),
+        (sub.x2.into(), sub.x1.into(), "try".into()),
+        "grubenv after the revert's prepare-boot"
+    );
+}
+
+/// A confirmed kernel refresh reverted: the revert extracts x1's boot files again (they may
+/// be gone from the boot partition), makes x1 the kernel tried at the next boot, waits for
+/// that reboot (`snap revert` says so), and is confirmed when x1 runs: x1 current and
+/// booted from then on. When x1 fails to boot instead, the bootloader falls back to x2 and
+/// the revert is undone.
+#[test]
+fn reverting_a_confirmed_kernel_refresh_boots_the_old_kernel() {
+    need_root!();
+    for x1_boots in [true, false] {
+        let mut dev = Device::with_x1();
+        let k2 = dev.k2.clone();
+        refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+        // Boot files missing for the revision reverted to: extracted again.
+        fs::remove_dir_all(dev.path().join("boot/grub").join(X1)).unwrap();
+        let (id, said) = revert_waiting(&dev, KERNEL);
+        assert_revert_waiting(&dev, KERNEL_SUBJECT, &id, REVERT_REASON, &said);
+        assert_eq!(
+            dev.extracted(X1),
+            Some(("kernel one".into(), "initrd one".into()))
+        );
+        assert_eq!(dev.reboot(), X1);
+        if x1_boots {
+            dev.start(&[]);
+            let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+            assert_eq!(chg["status"], "Done", "{chg:#}");
+            assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
+            assert_eq!(dev.current(), "x1");
+            // Both stay: x2 is retained, its files with it.
+            assert!(dev.extracted(X2).is_some());
+            assert_eq!(dev.reboot(), X1);
+            assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
+        } else {
+            assert_eq!(dev.reboot(), X2);
+            dev.start(&[]);
+            let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+            assert_eq!(chg["status"], "Error", "{chg:#}");
+            assert!(
+                chg["err"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("fell back to tkernel_x2.snap"),
+                "{chg:#}"
+            );
+            assert_eq!(dev.current(), "x2");
+            assert_eq!(dev.vars(), (X2.into(), String::new(), String::new()));
+            assert_eq!(dev.reboot(), X2);
+        }
+        dev.teardown();
+    }
+}
+
+/// A revert confirmed at the start and failing later in its change is undone: the boot
+/// kernel goes back to x2 directly and x2 is current again.
+#[test]
+fn a_confirmed_kernel_revert_failing_later_switches_the_boot_kernel_back() {
+    need_root!();
+    let mut dev = Device::with_x1();
+    let k2 = dev.k2.clone();
+    refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+    let (id, said) = revert_waiting(&dev, KERNEL);
+    assert_revert_waiting(&dev, KERNEL_SUBJECT, &id, REVERT_REASON, &said);
+    assert_eq!(dev.reboot(), X1);
+    // auto-connect is the first task after the reboot point.
+    dev.start(&[("SNAPD_TEST_FAIL_TASK", "auto-connect")]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Error", "{chg:#}");
+    assert_eq!(dev.vars(), (X2.into(), String::new(), String::new()));
+    assert_eq!(dev.current(), "x2");
+    assert!(dev.extracted(X2).is_some());
+    dev.stop();
+    assert_eq!(dev.reboot(), X2);
+    dev.teardown();
+}
+
+/// The boot base reverted after a confirmed refresh: x1 is tried at the next boot in the
+/// base's variables (nothing extracted), confirmed when it runs; the kernel's untouched.
+#[test]
+fn reverting_a_confirmed_base_refresh_boots_the_old_base() {
+    need_root!();
+    let mut dev = Device::with_base_x1();
+    let kernel_before = dev.vars();
+    let b2 = dev.b2.clone();
+    refresh_and_confirm(&mut dev, BASE_SUBJECT, &b2);
+    let (id, said) = revert_waiting(&dev, BASE);
+    assert_revert_waiting(&dev, BASE_SUBJECT, &id, BASE_REVERT_REASON, &said);
+    assert!(!dev.path().join("boot/grub").join(BX1).exists());
+    assert_eq!(dev.reboot_base(), BX1);
+    dev.start(&[]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Done", "{chg:#}");
+    assert_eq!(
+        dev.slot_vars(BASE_SLOT),
+        (BX1.into(), String::new(), String::new())
+    );
+    assert_eq!(dev.vars(), kernel_before);
+    assert_eq!(dev.current_of(BASE), "x1");
+    assert!(dev.snap_file(BX1).is_file() && dev.snap_file(BX2).is_file());
+    assert_eq!(dev.reboot_base(), BX1);
+    dev.teardown();
+}
+
+/// Removing the kernel the bootloader boots (or the boot base) is refused before anything
+/// happens: the environment is byte for byte unchanged and the snap stays.
+#[test]
+fn removing_the_booted_kernel_or_base_is_refused() {
+    need_root!();
+    let mut dev = Device::with_x1();
+    let b1 = dev.b1.clone();
+    dev.install(&b1, BASE);
+    let env_before = fs::read(dev.grubenv()).unwrap();
+    for (name, named) in [
+        (KERNEL, "snap_kernel=tkernel_x1.snap"),
+        (BASE, "snap_core=tbase_x1.snap"),
+    ] {
+        let err = fails(&dev.root.snap(&["remove", name]));
+        assert!(
+            err.contains(&format!("snap {name:?} is not removable"))
+                && err.contains(&format!("({named})")),
+            "{err}"
+        );
+        assert_eq!(dev.current_of(name), "x1");
+    }
+    assert_eq!(fs::read(dev.grubenv()).unwrap(), env_before);
+    assert!(dev.extracted(X1).is_some() && dev.snap_file(BX1).is_file());
+    assert!(
+        all_changes(&dev.root)
+            .iter()
+            .all(|c| c["kind"] != "remove-snap")
+    );
+    assert_eq!(dev.reboot(), X1);
+    dev.teardown();
+}
+
+/// The discard of old revisions at the end of a kernel refresh (`refresh.retain`, 2 by
+/// default) takes a discarded kernel's boot files with it, and keeps a revision the boot
+/// environment still names when the discard runs.
+#[test]
+fn discarding_old_kernels_keeps_what_the_bootloader_names() {
+    need_root!();
+    let mut dev = Device::with_x1();
+    let k2 = dev.k2.clone();
+    refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+    // x1 → x2 → x3: x1 goes, with its files on the boot partition.
+    let k3 = kernel_snap(&dev.work.path().join("k3"), "three");
+    let id = dev.refresh(&k3);
+    dev.wait_status(&id, "Wait");
+    assert_eq!(dev.reboot(), "tkernel_x3.snap");
+    dev.start(&[]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Done", "{chg:#}");
+    assert!(
+        chg["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["kind"] == "discard-snap")
+    );
+    assert_eq!(dev.extracted(X1), None);
+    assert!(!dev.snap_file(X1).exists());
+    assert!(dev.extracted(X2).is_some() && dev.snap_file(X2).is_file());
+
+    // x2 → x3 → x4 discards x2; the daemon dies as its data is about to go, and meanwhile
+    // the environment is made to name x2 again (as one written by hand, or left by a revert
+    // that did not go through the bootloader). The resumed discard keeps x2 and says why.
+    let k4 = kernel_snap(&dev.work.path().join("k4"), "four");
+    let id = dev.refresh(&k4);
+    dev.wait_status(&id, "Wait");
+    assert_eq!(dev.reboot(), "tkernel_x4.snap");
+    dev.daemon = Some(start_daemon_may_crash(
+        &dev.root,
+        &[
+            ("SNAPD_TEST_CMDLINE_FILE", dev.cmdline().to_str().unwrap()),
+            ("SNAPD_CRASH_AFTER_TASK", "clear-snap:Doing"),
+        ],
+    ));
+    let st = dev.daemon.as_mut().unwrap().wait_exit();
+    assert!(!st.success(), "the daemon did not crash");
+    dev.daemon = None;
+    assert_eq!(
+        dev.vars(),
+        ("tkernel_x4.snap".into(), String::new(), String::new())
+    );
+    let mut env = dev.env();
+    env.set("snap_kernel", X2).unwrap();
+    fs::write(dev.grubenv(), env.encode().unwrap()).unwrap();
+    dev.start(&[]);
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Done", "{chg:#}");
+    let discard = chg["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "discard-snap")
+        .unwrap();
+    assert!(
+        discard["log"].as_array().is_some_and(|l| l.iter().any(|e| e
+            .as_str()
+            .unwrap_or("")
+            .contains(
+                "revision x2 kept: the boot environment names it (snap_kernel=tkernel_x2.snap)"
+            ))),
+        "{discard:#}"
+    );
+    assert!(dev.extracted(X2).is_some() && dev.snap_file(X2).is_file());
+    let list = ok(&dev.root.snap(&["list", "--all"]));
+    assert!(
+        list.lines()
+            .any(|l| l.split_whitespace().nth(2) == Some("x2")),
+        "{list}"
+    );
+    // What the environment names boots.
+    assert_eq!(dev.reboot(), X2);
     dev.teardown();
 }

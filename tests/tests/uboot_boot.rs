@@ -2,8 +2,9 @@
 //! `boot.scr` in Rust, run by Debian's U-Boot for QEMU (u-boot-qemu, the 32-bit `qemu-x86`
 //! build as the PC's firmware) from a vfat partition on a virtio disk, with its environment in
 //! `uboot.env` on that partition, booting Debian's kernel with `zboot` and a busybox
-//! initramfs; and the arm64 variant (`booti`) in Debian's arm64 U-Boot with a stand-in
-//! kernel. Every boot is bounded. Also: our `boot.scr` against `mkimage -T script` byte for
+//! initramfs; the daemon itself inside a device booted that way, concluding a kernel refresh
+//! U-Boot fell back from; and the arm64 variant (`booti`) in Debian's arm64 U-Boot with a
+//! stand-in kernel. Every boot is bounded. Also: our `boot.scr` against `mkimage -T script` byte for
 //! byte, and our `uboot.env` against `mkenvimage` and `fw_printenv`.
 
 use std::fs;
@@ -15,8 +16,12 @@ use gadget_kernel::Bootloader;
 use gadget_kernel::boot::ubootscr::{
     ImageArch, KernelBoot, ScriptLayout, read_script_image, script_image, try_boot_script,
 };
-use gadget_kernel::boot::{self, BASE_SLOT, KERNEL_SLOT, Outcome, bootloader_boot};
+use gadget_kernel::boot::{self, BASE_SLOT, KERNEL_SLOT, bootloader_boot};
 use gadget_kernel::image::env::ubootenv::UbootEnv;
+use snap_tests::device::{
+    self, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES, VIRTIO_DISK_MODULES, device_init,
+    device_kernel_snap, kernel_version, row_of, section, waiting_change, write_job_disk,
+};
 use snap_tests::qemu::*;
 use snap_tests::*;
 
@@ -418,7 +423,7 @@ const GADGET_YAML: &str = r#"volumes:
         type: 0C
         filesystem: vfat
         filesystem-label: system-boot
-        size: 64M
+        size: 160M
         content:
           - source: boot.scr
             target: boot.scr
@@ -429,15 +434,98 @@ const GADGET_YAML: &str = r#"volumes:
         type: 83
         filesystem: ext4
         filesystem-label: writable
-        size: 48M
+        size: 320M
 "#;
 
-/// An image built by `snap-image` from a U-Boot gadget (UC16/18 layout: the gadget's
-/// `boot.scr` and `uboot.env`, the seeded kernel extracted at the root of `system-boot`),
-/// booted by U-Boot; then a refresh to a broken kernel falls back by itself, and one to a
-/// working kernel is booted in trying mode and confirmed.
+/// The device's command line (the script adds `snap_kernel=` and `snap_core=`).
+const DEVICE_CMDLINE: &str = "console=ttyS0 panic=-1 loglevel=4";
+/// A boot that runs the debug daemon under software emulation takes well under a minute on
+/// an idle machine; the machine is shared, so allow much more before calling it hung.
+const DEVICE_LIMIT: Duration = Duration::from_secs(300);
+
+/// A device booted by U-Boot: an image built by `snap-image` from a U-Boot gadget (its
+/// `boot.scr` and `uboot.env`), and the operator's stick.
+struct UbootDevice {
+    image: PathBuf,
+    job: PathBuf,
+    boot_part: u64,
+    boots: Vec<(String, Duration)>,
+}
+
+impl UbootDevice {
+    fn job(&self, script: &str, files: &[&Path]) {
+        write_job_disk(&self.job, script, files);
+    }
+
+    /// One boot: U-Boot, its script, the kernel it chose and the device's /init, to the
+    /// device's poweroff or reboot (or a kernel panic's reset).
+    fn boot(&mut self, what: &str) -> String {
+        let mut cmd = uboot_machine("1024");
+        for disk in [&self.image, &self.job] {
+            cmd.arg("-drive")
+                .arg(format!("if=virtio,file={},format=raw", disk.display()));
+        }
+        let b = run_qemu_until(cmd, DEVICE_LIMIT, SCRIPT_FAILED);
+        eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
+        self.boots.push((what.to_owned(), b.elapsed));
+        log_boot(100 + self.boots.len(), &b);
+        assert!(!b.timed_out, "boot {what} hung: {}", b.describe());
+        assert!(
+            !b.console.contains(SCRIPT_FAILED),
+            "boot {what}: U-Boot booted nothing: {}",
+            b.describe()
+        );
+        assert!(
+            !b.console.contains(&format!("{SAY} FAILED")),
+            "boot {what}: {}",
+            b.describe()
+        );
+        b.console
+    }
+
+    fn env_bytes(&self) -> Vec<u8> {
+        fat_read(&self.image, self.boot_part, "/uboot.env")
+    }
+
+    fn env(&self) -> UbootEnv {
+        UbootEnv::parse(&self.env_bytes()).expect("uboot.env")
+    }
+
+    /// `snap_kernel`, `snap_try_kernel`, `kernel_status`.
+    fn vars(&self) -> (String, String, String) {
+        let env = self.env();
+        let get = |k| env.get(k).unwrap_or("").to_owned();
+        (
+            get(boot::SNAP_KERNEL),
+            get(boot::SNAP_TRY_KERNEL),
+            get(boot::KERNEL_STATUS),
+        )
+    }
+
+    /// Whether the boot partition holds `dir` (a kernel's extracted boot files).
+    fn has(&self, dir: &str) -> bool {
+        Command::new("mdir")
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .arg("-i")
+            .arg(format!("{}@@{}", self.image.display(), self.boot_part))
+            .arg(format!("::/{dir}"))
+            .output()
+            .expect("run mdir")
+            .status
+            .success()
+    }
+}
+
+/// The daemon inside a device booted by real U-Boot: the image is built by `snap-image` from
+/// a U-Boot gadget (UC16/18 layout: `boot.scr`, a 128 KiB `uboot.env` without the flag byte,
+/// the seeded kernel extracted at the root of `system-boot`); the kernel snaps are Debian's
+/// kernel with the device initramfs of `snap_tests::device` (the project's `snapd` and
+/// `snap`, virtio modules). The daemon seeds the device; a refresh to a broken kernel is
+/// extracted and prepared by the daemon in `uboot.env`; U-Boot tries it once (it panics),
+/// then falls back by itself; the daemon on the old kernel undoes the refresh; a refresh to
+/// a working kernel is booted in trying mode and confirmed by the daemon running on it.
 #[test]
-fn uboot_image_boots_and_a_broken_kernel_refresh_falls_back() {
+fn the_daemon_in_a_uboot_device_undoes_a_kernel_refresh_that_fell_back() {
     if let Some(why) = missing_for_boots() {
         eprintln!("SKIPPED: {why}");
         return;
@@ -446,13 +534,37 @@ fn uboot_image_boots_and_a_broken_kernel_refresh_falls_back() {
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
 
+    let version = kernel_version(&vmlinuz);
+    let started = std::time::Instant::now();
+    let init = device_init(&DeviceDisks {
+        boot_part: "/dev/vda1",
+        writable_part: "/dev/vda2",
+        job_disk: "/dev/vdb",
+        boot_mount: "/boot/uboot",
+        boot_dir: "/boot/uboot",
+    });
+    let device_initrd = DeviceInitramfs {
+        programs: &[("snapd", &bin("snapd")), ("snap", &bin("snap"))],
+        kernel_version: &version,
+        modules: &[VIRTIO_DISK_MODULES, SNAP_DEVICE_MODULES].concat(),
+        init: &init,
+    }
+    .build();
+    eprintln!(
+        "device initramfs: {:.1} MB in {:.1} s",
+        device_initrd.len() as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+
     // The gadget: the try-boot boot.scr, and an empty uboot.env in the layout this U-Boot's
     // `env import -c` reads (no flag byte: Debian builds it without a redundant
-    // environment), 128 KiB like the Raspberry Pi gadgets'; snap-image sets its variables.
+    // environment), 128 KiB like the Raspberry Pi gadgets', padded with NULs as U-Boot's
+    // `env export` pads it, so that no save ever changes more than its first sector
+    // (`spec/boot.md`, "Power cuts"); snap-image sets its variables.
     let gadget = w.join("gadget");
     write(
         &gadget.join("meta/snap.yaml"),
-        b"name: pc\nversion: '1'\ntype: gadget\nsummary: test u-boot gadget\n",
+        b"name: pc\nversion: '1'\ntype: gadget\nbase: core22\nsummary: test u-boot gadget\n",
         0o644,
     );
     write(
@@ -460,154 +572,195 @@ fn uboot_image_boots_and_a_broken_kernel_refresh_falls_back() {
         GADGET_YAML.as_bytes(),
         0o644,
     );
-    write(&gadget.join("boot.scr"), &boot_scr(), 0o644);
+    // The 24 MB initramfs goes above the kernel's decompression window (16 MiB + 63.6 MiB
+    // for Debian's kernel), where qemu-x86's `ramdisk_addr_r` (64 MiB) is not.
+    let script = try_boot_script(
+        ScriptLayout::UC16,
+        DEVICE_CMDLINE,
+        KernelBoot::ZbootInitrdAt(0x800_0000),
+    )
+    .unwrap();
+    write(
+        &gadget.join("boot.scr"),
+        &script_image(&script, ImageArch::X86, "snap try-boot", 0).unwrap(),
+        0o644,
+    );
+    let mut empty_env = UbootEnv::new(131_072, false);
+    empty_env.set_padding(0);
     write(
         &gadget.join("uboot.env"),
-        &UbootEnv::new(131_072, false).encode().unwrap(),
+        &empty_env.encode().unwrap(),
         0o644,
     );
     let gadget_snap = pack_tree(&gadget, &w.join("snaps"));
-    let kernel_tree = w.join("kernel-1");
-    debian_kernel_snap_tree(&kernel_tree, &vmlinuz, &good_init());
-    let kernel_1 = pack_tree(&kernel_tree, &w.join("snaps-1"));
-    let base = base_snap(&w.join("snaps"), "core18");
-    let model = w.join("model.yaml");
-    fs::write(
-        &model,
-        format!(
-            "name: qemu-uboot\narchitecture: amd64\nsnaps:\n  gadget: {}\n  kernel: {}\n  base: {}\n",
-            gadget_snap.display(),
-            kernel_1.display(),
-            base.display()
+    let kernel_1 = device_kernel_snap(w, "1", &vmlinuz, &device_initrd);
+    let base = base_snap(&w.join("snaps"), "core22");
+    let image = build_image(w, "pc", &gadget_snap, &kernel_1, &base);
+    let mut dev = UbootDevice {
+        boot_part: partition_offset(&image, 1),
+        image,
+        job: w.join("job.img"),
+        boots: Vec::new(),
+    };
+    // The image builder kept the gadget's layout, size and padding and extracted the kernel
+    // at the partition's root, where the script looks.
+    let env = dev.env();
+    assert_eq!(
+        (env.size(), env.redundant(), env.padding()),
+        (131_072, false, 0)
+    );
+    // Every save from now on, U-Boot's and the daemon's, leaves all but the first sector as
+    // the builder wrote it: a power cut during any of them leaves the old or the new
+    // environment.
+    let beyond_first_sector = dev.env_bytes()[512..].to_vec();
+    let assert_one_sector = |dev: &UbootDevice, after: &str| {
+        assert!(
+            dev.env_bytes()[512..] == beyond_first_sector[..],
+            "after {after}, uboot.env changed beyond its first sector"
+        );
+    };
+    assert_eq!(env.get("snap_core"), Some("core22_x1.snap"));
+    assert_eq!(dev.vars(), (A.into(), "".into(), "".into()));
+    assert_eq!(
+        fat_read(&dev.image, dev.boot_part, &format!("/{A}/initrd.img")),
+        device_initrd
+    );
+
+    // 1. First boot: U-Boot boots the seeded kernel, the daemon seeds the device; the
+    //    operator refreshes the kernel to a broken x2, which the daemon extracts to the boot
+    //    partition and prepares as a try in uboot.env; the device reboots.
+    let broken = w.join("broken");
+    debian_kernel_snap_tree(&broken, &vmlinuz, &broken_init());
+    let kernel_2 = pack_tree(&broken, &w.join("snaps-2"));
+    let kernel_2 = {
+        let named = w.join("pc-kernel-broken.snap");
+        fs::rename(&kernel_2, &named).unwrap();
+        named
+    };
+    dev.job(
+        "snap install --dangerous /job/pc-kernel-broken.snap\n",
+        &[&kernel_2],
+    );
+    let console = dev.boot("1 (first boot, refresh to a broken kernel)");
+    assert_eq!(device::booted_kernel(&console), A);
+    assert!(console.contains(&format!("{SAY} seeded")), "{console}");
+    let job = section(&console, "job begin", "job end");
+    let refresh = waiting_change(job, "new kernel");
+    let report = section(&console, "report begin", "report end");
+    assert!(row_of(report, "pc-kernel", "x2").is_some(), "{report}");
+    assert!(console.contains(&format!("{SAY} reboot")), "{console}");
+    assert_eq!(
+        dev.vars(),
+        (A.into(), B.into(), "try".into()),
+        "the daemon's try writes"
+    );
+    assert!(dev.has(B), "x2 was not extracted to the boot partition");
+    // The daemon rewrote the file in its own size, layout and padding.
+    let env = dev.env();
+    assert_eq!(
+        (env.size(), env.redundant(), env.padding()),
+        (131_072, false, 0)
+    );
+    assert_one_sector(&dev, "boot 1");
+    assert_eq!(env.get("snap_core"), Some("core22_x1.snap"));
+
+    // 2. U-Boot saves "trying" and boots x2 once; it panics.
+    dev.job("true\n", &[]);
+    let console = dev.boot("2 (try of the broken kernel)");
+    assert!(console.contains(BROKEN_LINE), "{console}");
+    assert!(console.contains("Kernel panic"), "{console}");
+    assert!(!console.contains(&format!("{SAY} booted")), "{console}");
+    assert_eq!(dev.vars().2, "trying");
+    // What U-Boot's `env export -c -s` wrote is our encoding with NUL padding, byte for byte.
+    let saved_by_uboot = dev.env_bytes();
+    let env = UbootEnv::parse(&saved_by_uboot).unwrap();
+    assert_eq!(env.padding(), 0);
+    assert!(env.encode().unwrap() == saved_by_uboot);
+    assert_one_sector(&dev, "boot 2");
+
+    // 3. U-Boot falls back to x1 by itself; the daemon on x1 concludes the fallback and
+    //    undoes the refresh. Then the operator refreshes to a working x3.
+    let kernel_3 = device_kernel_snap(w, "3", &vmlinuz, &device_initrd);
+    dev.job(
+        &format!(
+            "snap watch {refresh}; echo \"watch exited with $?\"\n\
+             snap tasks {refresh}\n\
+             echo \"{SAY} list after the undo\"\n\
+             snap list --all\n\
+             ls /boot/uboot\n\
+             echo \"{SAY} refresh again\"\n\
+             snap install --dangerous /job/{}\n",
+            kernel_3.file_name().unwrap().to_str().unwrap()
         ),
-    )
-    .unwrap();
-    let out = w.join("out");
-    ok(&output_within(
-        Command::new(bin("snap-image"))
-            .arg(&model)
-            .arg("-o")
-            .arg(&out),
-        Duration::from_secs(300),
-    ));
-    let image = out.join("pc.img");
-    let esp = partition_offset(&image, 1);
-    let mut boots: Vec<(String, Duration)> = Vec::new();
-    let mut boot = |what: &str| {
-        let b = boot_uboot(&image, false, BOOT_LIMIT, Some(SCRIPT_FAILED));
-        eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
-        boots.push((what.to_owned(), b.elapsed));
-        log_boot(100 + boots.len(), &b);
-        assert!(!b.timed_out, "boot {what} hung: {}", b.describe());
-        b
-    };
-    let vars = |image: &PathBuf| {
-        let env = read_env(image, esp);
-        let get = |k| env.get(k).unwrap_or("").to_owned();
-        (
-            get(boot::SNAP_KERNEL),
-            get(boot::SNAP_TRY_KERNEL),
-            get(boot::KERNEL_STATUS),
-        )
-    };
-    let apply = |image: &PathBuf, writes: &[boot::Write]| {
-        // One whole-file rewrite per write, as the daemon does.
-        for wr in writes {
-            let mut env = read_env(image, esp);
-            env.set(wr.key, &wr.value).unwrap();
-            fat_write(image, esp, "/uboot.env", &env.encode().unwrap());
-        }
-    };
-
-    // The image builder kept the gadget's layout and size and extracted the kernel at the
-    // partition's root, where the script looks.
-    let env_bytes = fat_read(&image, esp, "/uboot.env");
-    assert_eq!(env_bytes.len(), 131_072);
-    let env = UbootEnv::parse(&env_bytes).unwrap();
-    assert_eq!(env.get("snap_kernel"), Some(A));
-    assert_eq!(env.get("snap_core"), Some("core18_x1.snap"));
-    assert_eq!(
-        fat_read(&image, esp, &format!("/{A}/kernel.img")),
-        fs::read(&vmlinuz).unwrap()
+        &[&kernel_3],
     );
-
-    // 1. The image boots: U-Boot, the script, Debian's kernel, our init.
-    let b = boot("1 (seeded kernel)");
-    assert_eq!(
-        booted_cmdline(&b),
-        format!("snap_kernel={A} snap_core=core18_x1.snap {CMDLINE}"),
-        "{}",
-        b.describe()
-    );
-
-    // 2. A refresh to a broken revision: extracted, then the daemon's try writes.
-    extract(&image, esp, B, &vmlinuz, &broken_init());
-    let prepared = boot::prepare_try(&read_env(&image, esp), B).unwrap();
-    assert!(prepared.reboot);
-    apply(&image, &prepared.writes);
-    assert_eq!(vars(&image), (A.into(), B.into(), "try".into()));
-    let b = boot("2 (try of the broken kernel)");
-    assert!(b.console.contains(BROKEN_LINE), "{}", b.describe());
-    assert!(!b.console.contains(OK_LINE), "{}", b.describe());
-    assert!(b.console.contains("Kernel panic"), "{}", b.describe());
-    // U-Boot saved "trying" before booting it, and kept the builder's variables.
-    assert_eq!(vars(&image).2, "trying");
-    assert_eq!(
-        read_env(&image, esp).get("snap_core"),
-        Some("core18_x1.snap")
-    );
-    assert_eq!(fat_read(&image, esp, "/uboot.env").len(), 131_072);
-
-    // 3. The next boot falls back by itself.
-    let b = boot("3 (fallback)");
-    assert!(!b.console.contains(BROKEN_LINE), "{}", b.describe());
+    let console = dev.boot("3 (fallback, then refresh to a working kernel)");
     assert!(
-        b.console
-            .contains(&format!("kernel {B} failed to boot: falling back to {A}")),
-        "{}",
-        b.describe()
+        console.contains(&format!("kernel {B} failed to boot: falling back to {A}")),
+        "U-Boot did not report the fallback: {console}"
     );
-    let running = booted_kernel(&b);
-    assert_eq!(running, A);
-    assert_eq!(vars(&image), (A.into(), B.into(), "".into()));
-    let c = boot::conclude(&read_env(&image, esp), &running).unwrap();
+    assert_eq!(device::booted_kernel(&console), A);
+    let job = section(&console, "job begin", "job end");
+    assert!(
+        job.contains(&format!(
+            "the new kernel failed to boot: the bootloader fell back to {A}"
+        )),
+        "snap watch does not report the fallback:\n{job}"
+    );
+    assert!(job.contains("watch exited with 1"), "{job}");
+    let undone_link = job
+        .lines()
+        .find(|l| l.contains("Make snap \"pc-kernel\" (x2) available"))
+        .unwrap_or_else(|| panic!("no link task in:\n{job}"));
+    assert!(undone_link.starts_with("Undone"), "{job}");
+    let undone = section(&console, "list after the undo", "refresh again");
+    let x1 = row_of(undone, "pc-kernel", "x1").unwrap_or_else(|| panic!("x1 is gone:\n{undone}"));
+    assert!(!x1.contains("disabled"), "x1 is not current:\n{undone}");
+    assert!(
+        row_of(undone, "pc-kernel", "x2").is_none(),
+        "x2 stayed:\n{undone}"
+    );
+    // The boot partition after the undo: the failed kernel's files are gone.
+    assert!(undone.contains(A), "{undone}");
+    assert!(
+        !undone.contains(B),
+        "the failed kernel's files stayed:\n{undone}"
+    );
+    let refresh_3 = waiting_change(job, "new kernel");
+    let (kernel, try_kernel, status) = dev.vars();
+    assert_eq!((kernel.as_str(), status.as_str()), (A, "try"));
+    // The new try's files are x3's (its local revision may reuse the undone one's number).
     assert_eq!(
-        c.outcome,
-        Outcome::FellBack {
-            tried: B.into(),
-            running: A.into()
-        }
+        fat_read(
+            &dev.image,
+            dev.boot_part,
+            &format!("/{try_kernel}/initrd.img")
+        ),
+        device_initrd,
+        "{try_kernel} is not x3"
     );
-    apply(&image, &c.writes);
-    assert_eq!(vars(&image), (A.into(), "".into(), "".into()));
+    // U-Boot's save and the daemon's rewrites kept the NUL padding.
+    assert_eq!(dev.env().padding(), 0);
+    assert_one_sector(&dev, "boot 3");
 
-    // 4. A refresh to a working revision is booted once in trying mode and confirmed.
-    let c3 = "pc-kernel_x3.snap";
-    extract(&image, esp, c3, &vmlinuz, &good_init());
-    apply(
-        &image,
-        &boot::prepare_try(&read_env(&image, esp), c3)
-            .unwrap()
-            .writes,
+    // 4. The working kernel boots in trying mode and the daemon on it confirms it.
+    dev.job(
+        &format!("snap watch {refresh_3}; echo \"watch exited with $?\"\n"),
+        &[],
     );
-    let b = boot("4 (try of a working kernel)");
-    let running = booted_kernel(&b);
-    assert_eq!(running, c3, "{}", b.describe());
-    assert_eq!(vars(&image), (A.into(), c3.into(), "trying".into()));
-    let c = boot::conclude(&read_env(&image, esp), &running).unwrap();
-    assert_eq!(c.outcome, Outcome::Confirmed { kernel: c3.into() });
-    apply(&image, &c.writes);
-    assert_eq!(vars(&image), (c3.into(), "".into(), "".into()));
+    let console = dev.boot("4 (try of the working kernel)");
+    assert_eq!(device::booted_kernel(&console), try_kernel);
+    let job = section(&console, "job begin", "job end");
+    assert!(job.contains("watch exited with 0"), "{job}");
+    assert_eq!(dev.vars(), (try_kernel.clone(), "".into(), "".into()));
+    assert_one_sector(&dev, "boot 4");
+    assert!(console.contains(&format!("{SAY} poweroff")), "{console}");
 
-    // 5. The confirmed kernel boots from now on.
-    let b = boot("5 (confirmed kernel)");
-    assert_eq!(booted_kernel(&b), c3, "{}", b.describe());
-
-    let total: f64 = boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
+    let total: f64 = dev.boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
     eprintln!(
         "boots ({}): {}; total {total:.1} s",
         accel(),
-        boots
+        dev.boots
             .iter()
             .map(|(w, d)| format!("{w}: {:.1} s", d.as_secs_f64()))
             .collect::<Vec<_>>()

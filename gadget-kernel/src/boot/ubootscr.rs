@@ -33,6 +33,13 @@ pub fn script_variables() -> Vec<&'static str> {
 pub enum KernelBoot {
     /// x86 bzImage: `zboot`.
     Zboot,
+    /// x86 bzImage, `zboot`, with the initramfs loaded at this address instead of the
+    /// board's `ramdisk_addr_r`. The kernel decompresses itself into `[pref_address,
+    /// pref_address + init_size)` of its setup header, and an initramfs inside that window
+    /// is overwritten before the kernel unpacks it: Debian's 6.1 kernel needs 16 MiB + 63.6
+    /// MiB, while `qemu-x86`'s `ramdisk_addr_r` is 64 MiB, which only a small initramfs
+    /// survives. (This U-Boot has no `setexpr` to compute the address from the header.)
+    ZbootInitrdAt(u32),
     /// arm64 `Image`: `booti`, with a device tree.
     Booti,
     /// 32-bit arm `zImage`: `bootz`, with a device tree.
@@ -243,9 +250,13 @@ pub fn try_boot_script(
             cmdline.trim()
         ));
     }
+    let ramdisk = match boot {
+        KernelBoot::ZbootInitrdAt(at) => format!("{at:#x}"),
+        _ => "${ramdisk_addr_r}".to_owned(),
+    };
     let boot_cmd = match boot {
-        KernelBoot::Zboot => {
-            "zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${snap_initrd_size}\n".to_owned()
+        KernelBoot::Zboot | KernelBoot::ZbootInitrdAt(_) => {
+            format!("zboot ${{kernel_addr_r}} 0 {ramdisk} ${{snap_initrd_size}}\n")
         }
         KernelBoot::Booti | KernelBoot::Bootz => {
             let cmd = if boot == KernelBoot::Booti {
@@ -271,7 +282,7 @@ pub fn try_boot_script(
          \x20   echo \"loading ${{kernel_file}}\"\n\
          {args}\
          \x20   if load {part} ${{kernel_addr_r}} {kdir}/kernel.img; then\n\
-         \x20       if load {part} ${{ramdisk_addr_r}} {kdir}/initrd.img; then\n\
+         \x20       if load {part} {ramdisk} {kdir}/initrd.img; then\n\
          \x20           setenv snap_initrd_size ${{filesize}}\n"
     ));
     s.push_str(&indent(&boot_cmd, "            "));
@@ -505,6 +516,16 @@ mod tests {
         assert!(s.contains("setenv bootargs \"${bootargs} snap_core=${core_file}\"\n"));
         assert!(s.contains("setenv bootargs \"${bootargs} console=ttyS0 panic=-1\"\n"));
         assert!(s.contains("zboot ${kernel_addr_r} 0 ${ramdisk_addr_r} ${snap_initrd_size}\n"));
+        // An initramfs placed above a large kernel's decompression window.
+        let high = try_boot_script(
+            ScriptLayout::UC16,
+            "",
+            KernelBoot::ZbootInitrdAt(0x800_0000),
+        )
+        .unwrap();
+        assert!(high.contains(" 0x8000000 /${kernel_file}/initrd.img; then\n"));
+        assert!(high.contains("zboot ${kernel_addr_r} 0 0x8000000 ${snap_initrd_size}\n"));
+        assert!(!high.contains("ramdisk_addr_r"));
         // Every import and export names exactly the listed variables.
         let vars = script_variables().join(" ");
         for l in s
@@ -636,6 +657,8 @@ mod tests {
                 ["env", "export", "-c", "-s", size, addr, vars @ ..] => {
                     let size = usize::from_str_radix(size, 16).unwrap();
                     let mut e = UbootEnv::new(size, self.redundant);
+                    // U-Boot's export pads with NULs (`tests/tests/uboot_boot.rs` checks it).
+                    e.set_padding(0);
                     for v in vars {
                         if let Some(x) = self.env.get(*v) {
                             e.set(v, x).unwrap();
@@ -918,5 +941,34 @@ mod tests {
                 .contains(&"cannot read the boot environment /uboot.env: not booting".to_owned())
         );
         assert_eq!(m.files["/uboot.env"], bad);
+    }
+
+    #[test]
+    fn an_initramfs_address_for_zboot_is_where_it_loads_and_boots() {
+        let script = try_boot_script(
+            ScriptLayout::UC16,
+            "panic=-1",
+            KernelBoot::ZbootInitrdAt(0x800_0000),
+        )
+        .unwrap();
+        let (mut m, _) = machine(
+            &[
+                ("snap_kernel", A),
+                ("snap_try_kernel", B),
+                ("kernel_status", "try"),
+            ],
+            false,
+        );
+        m.source(&script);
+        assert_eq!(
+            m.booted.clone().unwrap(),
+            (B.into(), format!("snap_kernel={B} panic=-1"))
+        );
+        assert_eq!(m.mem["0x8000000"], b"initrd");
+        assert!(!m.mem.contains_key("0x4000000"));
+        // The save is NUL-padded, as the real U-Boot's.
+        let saved = UbootEnv::parse(&m.files["/uboot.env"]).unwrap();
+        assert_eq!(saved.padding(), 0);
+        assert_eq!(saved.get("kernel_status"), Some("trying"));
     }
 }

@@ -4,7 +4,8 @@
 //! Offsets are the ones validation computed (explicit, or right after the preceding structure
 //! and never before 1 MiB except the MBR). A structure after one whose size is a range has no
 //! offset of its own; like snapd when it builds a disk from the gadget, it is placed right
-//! after the preceding structure at that structure's full `size`.
+//! after the preceding structure at that structure's full `size` (and, unless it is the MBR,
+//! not before 1 MiB).
 
 mod content;
 mod disk;
@@ -121,8 +122,14 @@ fn layout_impl(
     for s in &volume.structures {
         let start = if emmc {
             0
+        } else if let Some(offset) = s.offset {
+            offset
+        } else if s.role != Some(Role::Mbr) {
+            // After a structure whose size is a range: still never before 1 MiB, the rule
+            // validation applies to every other structure without an offset.
+            next_start.max(crate::implicit::NON_MBR_START_OFFSET)
         } else {
-            s.offset.unwrap_or(next_start)
+            next_start
         };
         let end = start.checked_add(s.size).ok_or_else(|| {
             err(format!(

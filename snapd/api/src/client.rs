@@ -51,13 +51,21 @@ pub struct MultipartFile {
 #[derive(Clone, Debug)]
 pub struct Client {
     socket: PathBuf,
+    /// The `maintenance` of the last answer that had one (snapd's clients warn with it).
+    maintenance: std::sync::Arc<std::sync::Mutex<Option<crate::Maintenance>>>,
 }
 
 impl Client {
     pub fn new(socket: impl Into<PathBuf>) -> Client {
         Client {
             socket: socket.into(),
+            maintenance: Default::default(),
         }
+    }
+
+    /// What the daemon last said about maintenance (e.g. a system restart is coming).
+    pub fn maintenance(&self) -> Option<crate::Maintenance> {
+        self.maintenance.lock().ok().and_then(|m| m.clone())
     }
 
     pub fn socket(&self) -> &Path {
@@ -158,6 +166,11 @@ impl Client {
                 String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
             ))
         })?;
+        if let Some(m) = &parsed.maintenance
+            && let Ok(mut last) = self.maintenance.lock()
+        {
+            *last = Some(m.clone());
+        }
         if parsed.kind == ResponseType::Error {
             let er = parsed.error_result();
             return Err(ClientError::Server {

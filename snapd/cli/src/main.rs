@@ -186,6 +186,9 @@ fn main() -> ExitCode {
             Command::Version => cmd_version::run(&client).await,
         }
     });
+    if let Some(m) = client.maintenance() {
+        eprintln!("WARNING: {}", maintenance_warning(&m));
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -193,6 +196,15 @@ fn main() -> ExitCode {
             eprintln!("error: {}", message_of(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// What snap says when the daemon announces maintenance.
+fn maintenance_warning(m: &snapd_api::Maintenance) -> String {
+    match m.kind.as_str() {
+        "system-restart" => "snapd is about to reboot the system".to_owned(),
+        "daemon-restart" => "snapd is about to restart".to_owned(),
+        _ => m.message.clone(),
     }
 }
 

@@ -14,6 +14,7 @@ mod healthmgr;
 mod hookmgr;
 mod ifacemgr;
 mod refreshmgr;
+mod restart;
 mod servicemgr;
 mod snapmgr;
 mod snapshotmgr;

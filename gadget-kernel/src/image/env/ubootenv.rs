@@ -1,7 +1,10 @@
 //! U-Boot's environment format: CRC-32 (IEEE, little endian) of the data area, an optional
 //! flag byte (U-Boot built with a redundant environment), then `key=value` strings each ended
-//! by NUL, an empty string closing the list, and 0xff padding to the fixed file size. Keys are
-//! written sorted; setting a variable to "" deletes it (snapd's rules).
+//! by NUL, an empty string closing the list, and padding to the fixed file size: 0xff as
+//! `mkenvimage` writes it, NUL as U-Boot's `env export -c -s` does. A file read keeps its
+//! padding byte when written again, so that a rewrite changes only the bytes of the CRC and
+//! the variables (`spec/boot.md`, "U-Boot"). Keys are written sorted; setting a variable to
+//! "" deletes it (snapd's rules).
 
 use std::collections::BTreeMap;
 
@@ -16,8 +19,13 @@ const REDUNDANT_FLAG: u8 = 1;
 pub struct UbootEnv {
     size: usize,
     redundant: bool,
+    /// The byte after the list, up to the file's size.
+    pad: u8,
     vars: BTreeMap<String, String>,
 }
+
+/// mkenvimage's padding, and ours for a new environment.
+const MKENVIMAGE_PAD: u8 = 0xff;
 
 impl UbootEnv {
     /// An empty environment of `size` bytes (4096 for `boot.sel`, 131072 for a Pi `uboot.env`).
@@ -25,6 +33,7 @@ impl UbootEnv {
         UbootEnv {
             size,
             redundant,
+            pad: MKENVIMAGE_PAD,
             vars: BTreeMap::new(),
         }
     }
@@ -47,7 +56,9 @@ impl UbootEnv {
             return Err(EnvError::NotUbootEnv("CRC mismatch".into()));
         };
         let mut env = UbootEnv::new(bytes.len(), redundant);
+        let mut at = 0;
         for entry in data.split(|b| *b == 0) {
+            at += entry.len() + 1;
             if entry.is_empty() {
                 break;
             }
@@ -57,6 +68,10 @@ impl UbootEnv {
                 .split_once('=')
                 .ok_or_else(|| EnvError::NotUbootEnv(format!("entry {text:?} has no '='")))?;
             env.set(k, v)?;
+        }
+        // The padding: the byte after the empty string that ends the list.
+        if let Some(pad) = data.get(at) {
+            env.pad = *pad;
         }
         Ok(env)
     }
@@ -84,6 +99,21 @@ impl UbootEnv {
         self.size
     }
 
+    /// Whether the file has the flag byte of a redundant environment.
+    pub fn redundant(&self) -> bool {
+        self.redundant
+    }
+
+    /// The byte the file is padded with (0xff for a new environment).
+    pub fn padding(&self) -> u8 {
+        self.pad
+    }
+
+    /// Pads with `pad` from now on (U-Boot's `env export` pads with 0).
+    pub fn set_padding(&mut self, pad: u8) {
+        self.pad = pad;
+    }
+
     /// The whole file, `size` bytes.
     pub fn encode(&self) -> Result<Vec<u8>, EnvError> {
         let header = if self.redundant { 5 } else { 4 };
@@ -102,7 +132,7 @@ impl UbootEnv {
                 size: self.size,
             });
         }
-        data.resize(room, 0xff);
+        data.resize(room, self.pad);
         let mut out = Vec::with_capacity(self.size);
         out.extend_from_slice(&CRC32.checksum(&data).to_le_bytes());
         if self.redundant {
@@ -146,6 +176,33 @@ mod tests {
         assert_eq!(&b[5..23], b"kernel_status=try\0");
         let back = UbootEnv::parse(&b).unwrap();
         assert_eq!(back, env);
+    }
+
+    #[test]
+    fn the_padding_read_is_the_padding_written() {
+        let mut env = UbootEnv::new(4096, false);
+        env.set("snap_kernel", "k_x1.snap").unwrap();
+        assert_eq!(env.padding(), 0xff);
+        // As U-Boot's `env export -c -s 0x1000` leaves it: NULs after the list.
+        let mut exported = env.clone();
+        exported.set_padding(0);
+        let b = exported.encode().unwrap();
+        assert!(
+            b[4 + "snap_kernel=k_x1.snap".len() + 2..]
+                .iter()
+                .all(|x| *x == 0)
+        );
+        let mut back = UbootEnv::parse(&b).unwrap();
+        assert_eq!(back.padding(), 0);
+        assert_eq!(back.encode().unwrap(), b);
+        // A longer value written over it changes only the bytes it needs.
+        back.set("snap_try_kernel", "k_x2.snap").unwrap();
+        let again = back.encode().unwrap();
+        let last = (0..4096).rev().find(|i| again[*i] != b[*i]).unwrap();
+        assert!(last < 64, "{last}");
+        // An empty list: the padding follows its single NUL.
+        let empty = UbootEnv::new(64, true).encode().unwrap();
+        assert_eq!(UbootEnv::parse(&empty).unwrap().padding(), 0xff);
     }
 
     #[test]

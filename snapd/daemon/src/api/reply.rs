@@ -13,7 +13,11 @@ use snapd_api::{Response, kinds};
 pub struct Reply(pub Response);
 
 impl IntoResponse for Reply {
-    fn into_response(self) -> HttpResponse {
+    fn into_response(mut self) -> HttpResponse {
+        // As snapd: every answer says that the system is about to restart while it is.
+        if self.0.maintenance.is_none() {
+            self.0.maintenance = crate::restart::maintenance();
+        }
         let status =
             StatusCode::from_u16(self.0.status_code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         (status, axum::Json(self.0)).into_response()

@@ -15,7 +15,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gadget_kernel::boot::{BootEnv, BootSlot, KERNEL_SLOT};
-use gadget_kernel::image::env::grubenv::GrubEnv;
 use snap_core::dirs::Dirs;
 use snap_state::{HandlerError, TaskContext, TaskRunner};
 
@@ -28,6 +27,14 @@ use crate::snapmgr::setup::SnapSetup;
 /// The reason the task of `slot` waits with ("reboot required to try the new kernel").
 pub fn reboot_reason(slot: BootSlot) -> String {
     format!("reboot required to try the new {}", slot.what)
+}
+
+/// The task waits for the reboot that boots the candidate; the system is asked to restart
+/// (`crate::restart`: announced to clients, and done if the device configured how).
+fn wait_for_reboot(ctx: &TaskContext<'_>, slot: BootSlot) -> HandlerError {
+    let why = super::revisions::reboot_reason(ctx, slot);
+    crate::restart::request_system_restart(&why);
+    HandlerError::wait(why)
 }
 
 /// Task data: the slot's boot file before the try (`boot-kernel`, `boot-base`), to switch
@@ -96,7 +103,7 @@ fn setup_and_slot(ctx: &TaskContext<'_>) -> Result<(SnapSetup, BootSlot)> {
 fn prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     let (s, slot) = setup_and_slot(ctx)?;
     let ours = kernel_file(&s.name, s.revision);
-    let path = c.boot.grubenv();
+    let path = c.boot.env_path();
     let mut env = envfile::read(&path).map_err(fail)?;
     if env.var(slot.current) != ours {
         // Recorded on every run: a run cut short by a crash may not have kept it.
@@ -105,7 +112,7 @@ fn prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     if env.var(slot.candidate) == ours {
         match env.var(slot.status) {
             // Prepared before a crash that came before the Wait was recorded.
-            "try" => return Err(HandlerError::wait(reboot_reason(slot))),
+            "try" => return Err(wait_for_reboot(ctx, slot)),
             // Prepared, then a power cut rebooted the device before the Wait was recorded:
             // grub has tried the candidate. Conclude here, as the start does for a waiting task.
             "trying" => return conclude_now(c, ctx, slot, &path, &mut env, &ours),
@@ -120,21 +127,22 @@ fn prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     }
     if extracts(slot) {
         let mount = c.dirs.mount_point(&s.name, s.revision);
-        extract::extract(&mount, &c.boot.kernel_dir(&ours)).map_err(fail)?;
+        extract::extract(&mount, &c.boot.kernel_dir(&ours), c.boot.extracts_dtbs())
+            .map_err(fail)?;
         c.crash_point("extracted");
     }
     envfile::apply_durably(&path, &mut env, &prepared.writes, |i| {
         c.crash_point(&format!("env-write-{i}"))
     })
     .map_err(fail)?;
-    Err(HandlerError::wait(reboot_reason(slot)))
+    Err(wait_for_reboot(ctx, slot))
 }
 
 /// Removes a kernel's extracted files once the environment names them no more.
 pub(super) fn remove_unnamed(
     boot: &BootConfig,
     slot: BootSlot,
-    env: &GrubEnv,
+    env: &impl BootEnv,
     ours: &str,
 ) -> anyhow::Result<()> {
     if extracts(slot) && env.var(slot.current) != ours && env.var(slot.candidate) != ours {
@@ -148,7 +156,7 @@ fn conclude_now(
     ctx: &TaskContext<'_>,
     slot: BootSlot,
     path: &Path,
-    env: &mut GrubEnv,
+    env: &mut envfile::Env,
     ours: &str,
 ) -> Result {
     let running = c.boot.running(slot).map_err(fail)?;
@@ -166,7 +174,7 @@ fn conclude_now(
         }
         Action::Leave { why } => {
             ctx.log(format!("cannot conclude the try yet: {why}"));
-            Err(HandlerError::wait(reboot_reason(slot)))
+            Err(wait_for_reboot(ctx, slot))
         }
     }
 }
@@ -174,7 +182,7 @@ fn conclude_now(
 fn undo_prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     let (s, slot) = setup_and_slot(ctx)?;
     let ours = kernel_file(&s.name, s.revision);
-    let path = c.boot.grubenv();
+    let path = c.boot.env_path();
     let mut env = envfile::read(&path).map_err(fail)?;
     let writes = if env.var(slot.current) == ours {
         // The refresh was confirmed and is undone later in its change: both revisions are

@@ -6,14 +6,16 @@
 //! kernel or base, and either finishes the refresh or undoes it.
 //!
 //! The decisions are gadget-kernel's pure `boot` functions and [`decide`]; this module does
-//! the file I/O (extraction, the grubenv rewritten in place with an fsync per write) and the
-//! state changes. Only grub (UC16/18 layout) for now.
+//! the file I/O (extraction, the boot environment rewritten in place with an fsync per
+//! write: grub's `grubenv`, or the `uboot.env` / `boot.sel` of U-Boot's boot script, through
+//! one abstraction, [`envfile`]) and the state changes.
 
 pub mod config;
 pub mod decide;
 pub mod envfile;
 pub mod extract;
 pub mod handlers;
+pub mod revisions;
 pub mod startup;
 
 pub use config::BootConfig;

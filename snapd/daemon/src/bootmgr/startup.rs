@@ -49,7 +49,7 @@ fn conclude_one(
     running: Option<&str>,
 ) -> anyhow::Result<()> {
     let what = slot.what;
-    let path = boot.grubenv();
+    let path = boot.env_path();
     let mut env = envfile::read(&path)?;
     match decide(slot, &env, ours, running) {
         Action::Leave { why } => {

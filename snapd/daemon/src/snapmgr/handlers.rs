@@ -571,8 +571,44 @@ fn relink_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     Ok(())
 }
 
+/// Whether the revision must stay because the boot environment names it (a kernel or the
+/// boot base, `spec/boot.md`): removing it would leave the bootloader pointing at a missing
+/// file. Checked when the task runs, not when it was planned: a refresh's discards run after
+/// its reboot point, when the environment names the new revision. A removal fails (its
+/// change rolls back; the operation refuses it up front too); the discard of old revisions
+/// at the end of a refresh keeps the revision, logged, and a later refresh discards it once
+/// nothing names it.
+fn kept_for_boot(env: &Env, ctx: &TaskContext<'_>, s: &SnapSetup) -> Result<bool> {
+    let boot = crate::bootmgr::BootConfig::from_env(&env.dirs);
+    let named = crate::bootmgr::revisions::naming_var(&boot, &s.snap_type, &s.name, s.revision)
+        .map_err(|e| format!("{e:#}"));
+    let removing = ctx.with_state(|st| {
+        st.change(ctx.change_id())
+            .is_some_and(|c| c.kind() == "remove-snap")
+    });
+    let why = match named {
+        Ok(None) => return Ok(false),
+        Ok(Some(var)) => format!(
+            "the boot environment names it ({var}={})",
+            crate::bootmgr::kernel_file(&s.name, s.revision)
+        ),
+        Err(e) => format!("cannot tell whether the bootloader uses it: {e}"),
+    };
+    if removing {
+        return Err(HandlerError::error(format!(
+            "cannot remove snap {:?} revision {}: {why}",
+            s.name, s.revision
+        )));
+    }
+    ctx.log(format!("revision {} kept: {why}", s.revision));
+    Ok(true)
+}
+
 fn clear_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
+    if kept_for_boot(env, ctx, &s)? {
+        return Ok(());
+    }
     remove_dir_all_if_exists(&env.dirs.snap_data(&s.name, s.revision))
         .map_err(fail("cannot remove the snap's data"))?;
     super::userdata::remove(&env.dirs, &s.name, Some(s.revision))
@@ -588,6 +624,15 @@ fn clear_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
 
 fn discard_snap(env: &Env, ctx: &TaskContext<'_>) -> Result {
     let s = setup(ctx)?;
+    if kept_for_boot(env, ctx, &s)? {
+        return Ok(());
+    }
+    // A kernel's files extracted to the boot partition go with it.
+    let boot = crate::bootmgr::BootConfig::from_env(&env.dirs);
+    crate::bootmgr::revisions::remove_boot_files(&boot, &s.snap_type, &s.name, s.revision)
+        .map_err(|e| {
+            HandlerError::error(format!("cannot remove the kernel's boot files: {e:#}"))
+        })?;
     if s.last {
         // Normally unlink-snap removed it; not when the snap was already inactive (a removal
         // that failed and was rolled back half way).

@@ -134,6 +134,7 @@ pub fn remove(d: &Daemon, names: &[String], purge: bool) -> Result<ChangeId, OpE
             .snap(name)
             .ok_or_else(|| OpError::NotInstalled(name.clone()))?;
         check_remove(name, names, &*st)?;
+        check_not_booted(d, name, &state)?;
         if let Some(conflict) = install_needing(&st, name) {
             return Err(OpError::Conflict(conflict));
         }
@@ -225,7 +226,14 @@ pub fn revert(d: &Daemon, name: &str, revision: Option<Revision>) -> Result<Chan
         &[name],
     )?;
     let lane = st.new_lane();
-    let plan = revert_tasks(name, target, &state);
+    // A kernel, or the boot base, is booted: the reverted-to revision must become what the
+    // bootloader boots, through the refresh's reboot point.
+    let boot = crate::bootmgr::BootConfig::from_env(&d.dirs);
+    let plan = if boot.refresh_slot(&state.snap_type, name).is_some() {
+        super::plan::boot_revert_tasks(name, target, &state)
+    } else {
+        revert_tasks(name, target, &state)
+    };
     add_chain(&mut st, chg, lane, name, &plan, |_, t| {
         Some(SnapSetup::of_installed(name, &state, t.revision))
     })?;
@@ -235,6 +243,29 @@ pub fn revert(d: &Daemon, name: &str, revision: Option<Revision>) -> Result<Chan
     )?;
     st.commit()?;
     Ok(chg)
+}
+
+/// Refuses removing a snap any of whose revisions the boot environment names (the kernel,
+/// or the boot base, of a device whose boot the daemon manages): the bootloader would be
+/// left pointing at a missing file. An environment that cannot be read refuses too.
+fn check_not_booted(d: &Daemon, name: &str, state: &SnapState) -> Result<(), Refusal> {
+    let boot = crate::bootmgr::BootConfig::from_env(&d.dirs);
+    for rev in state.sequence.iter().map(|r| r.revision) {
+        let named = crate::bootmgr::revisions::naming_var(&boot, &state.snap_type, name, rev)
+            .map_err(|e| Refusal::BootUnknown {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
+        if let Some(var) = named {
+            return Err(Refusal::Booted {
+                name: name.to_owned(),
+                rev,
+                var,
+                file: crate::bootmgr::kernel_file(name, rev),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// An unfinished install of a snap that runs on `base`: removing the base now would leave that

@@ -44,6 +44,19 @@ pub enum Refusal {
         from: String,
         to: String,
     },
+    /// The bootloader boots (or is about to try) this revision: removing it would leave the
+    /// boot environment naming a missing file.
+    #[error(
+        "snap {name:?} is not removable: its revision {rev} is named by the boot environment ({var}={file})"
+    )]
+    Booted {
+        name: String,
+        rev: Revision,
+        var: &'static str,
+        file: String,
+    },
+    #[error("cannot check whether the bootloader uses snap {name:?}: {reason}")]
+    BootUnknown { name: String, reason: String },
 }
 
 /// Checks an install against what is installed; `Ok` means a change may be created.
@@ -461,6 +474,12 @@ pub fn boot_refresh_tasks(
     retain: usize,
 ) -> Vec<TaskPlan> {
     let mut out = refresh_tasks(name, source, st, new, retain);
+    insert_prepare_boot(&mut out, name, &st.snap_type, new);
+    out
+}
+
+/// `prepare-boot` of `rev` right after `link-snap`.
+fn insert_prepare_boot(out: &mut Vec<TaskPlan>, name: &str, snap_type: &str, rev: Revision) {
     let at = out
         .iter()
         .position(|t| t.kind == "link-snap")
@@ -469,14 +488,10 @@ pub fn boot_refresh_tasks(
         at,
         TaskPlan::new(
             "prepare-boot",
-            format!(
-                "Prepare {} {name:?} ({new}) for the next boot",
-                st.snap_type
-            ),
-            new,
+            format!("Prepare {snap_type} {name:?} ({rev}) for the next boot"),
+            rev,
         ),
     );
-    out
 }
 
 /// Where a refresh takes the new revision from: an uploaded file (shown by its name) or the
@@ -504,6 +519,17 @@ pub fn revert_tasks(name: &str, target: Revision, st: &SnapState) -> Vec<TaskPla
         TaskPlan::hook(name, HookPlan::optional("configure"), target),
         TaskPlan::hook(name, HookPlan::optional("check-health"), target),
     ]);
+    out
+}
+
+/// The revert of a kernel snap, or of the boot base, on a device whose boot the daemon
+/// manages: the revert chain with `prepare-boot` right after `link-snap`, as a refresh has.
+/// The reverted-to revision is tried once across a reboot like a new one: the revert waits
+/// for the reboot, is confirmed when that revision runs, and is undone (the newer revision
+/// linked and booted again) when the bootloader falls back (`spec/boot.md`, "Daemon").
+pub fn boot_revert_tasks(name: &str, target: Revision, st: &SnapState) -> Vec<TaskPlan> {
+    let mut out = revert_tasks(name, target, st);
+    insert_prepare_boot(&mut out, name, &st.snap_type, target);
     out
 }
 
@@ -723,5 +749,46 @@ mod refresh_tests {
         );
         assert_eq!(plan[0].revision, Revision::local(3));
         assert!(plan[1..].iter().all(|t| t.revision == Revision::local(2)));
+    }
+
+    #[test]
+    fn a_booted_snaps_revert_waits_for_its_reboot_right_after_link_snap() {
+        let mut st = state(&[1, 2, 3], 3);
+        st.snap_type = "kernel".into();
+        let plain = revert_tasks("k", Revision::local(2), &st);
+        let boot = boot_revert_tasks("k", Revision::local(2), &st);
+        let link = plain.iter().position(|t| t.kind == "link-snap").unwrap();
+        assert_eq!(boot.len(), plain.len() + 1);
+        assert_eq!(boot[..=link], plain[..=link]);
+        assert_eq!(boot[link + 2..], plain[link + 1..]);
+        assert_eq!(boot[link + 1].kind, "prepare-boot");
+        assert_eq!(boot[link + 1].revision, Revision::local(2));
+        assert_eq!(
+            boot[link + 1].summary,
+            "Prepare kernel \"k\" (x2) for the next boot"
+        );
+        // A revert discards nothing, booted or not.
+        assert!(boot.iter().all(|t| t.kind != "discard-snap"));
+        st.snap_type = "base".into();
+        let base = boot_revert_tasks("core22", Revision::local(1), &st);
+        assert_eq!(
+            base[link + 1].summary,
+            "Prepare base \"core22\" (x1) for the next boot"
+        );
+    }
+
+    #[test]
+    fn a_booted_revision_is_refused_with_the_variable_that_names_it() {
+        let r = Refusal::Booted {
+            name: "pc-kernel".into(),
+            rev: Revision::store(7),
+            var: "snap_kernel",
+            file: "pc-kernel_7.snap".into(),
+        };
+        assert_eq!(
+            r.to_string(),
+            "snap \"pc-kernel\" is not removable: its revision 7 is named by the boot \
+             environment (snap_kernel=pc-kernel_7.snap)"
+        );
     }
 }
