@@ -309,6 +309,55 @@ $action -f
     )
 }
 
+/// The boots of one device in a test: each timed, its console kept as
+/// `SNAP_TEST_BOOT_LOG_DIR/<name>-<n>.log` when that is set, and checked.
+pub struct DeviceBoots {
+    name: &'static str,
+    boots: Vec<(String, std::time::Duration)>,
+}
+
+impl DeviceBoots {
+    pub fn new(name: &'static str) -> DeviceBoots {
+        DeviceBoots {
+            name,
+            boots: Vec::new(),
+        }
+    }
+
+    /// Records boot `what`; fails the test if it hung or the device's /init said
+    /// `SNAP-DEVICE FAILED`. Its console.
+    pub fn record(&mut self, what: &str, b: crate::qemu::Boot) -> String {
+        eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
+        self.boots.push((what.to_owned(), b.elapsed));
+        if let Some(dir) = std::env::var_os("SNAP_TEST_BOOT_LOG_DIR") {
+            let file = format!("{}-{}.log", self.name, self.boots.len());
+            fs::create_dir_all(&dir).expect("boot log dir");
+            fs::write(Path::new(&dir).join(file), &b.console).expect("boot log");
+        }
+        assert!(!b.timed_out, "boot {what} hung: {}", b.describe());
+        assert!(
+            !b.console.contains(&format!("{SAY} FAILED")),
+            "boot {what}: {}",
+            b.describe()
+        );
+        b.console
+    }
+
+    /// Every boot's time, for the test's output.
+    pub fn summary(&self) -> String {
+        let total: f64 = self.boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
+        format!(
+            "boots ({}): {}; total {total:.1} s",
+            crate::qemu::accel(),
+            self.boots
+                .iter()
+                .map(|(w, d)| format!("{w}: {:.1} s", d.as_secs_f64()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }
+}
+
 /// A kernel snap (`pc-kernel`, amd64) of Debian's kernel `vmlinuz` with `initrd` as its
 /// initramfs, packed under `work`; `tag` is its version's suffix, which tells revisions
 /// apart in `snap list`.

@@ -28,9 +28,9 @@ use std::time::{Duration, Instant};
 use gadget_kernel::boot;
 use gadget_kernel::image::env::grubenv::GrubEnv;
 use snap_tests::device::{
-    AHCI_DISK_MODULES, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES, booted_kernel,
-    device_init, device_kernel_snap, kernel_version, row_of, section, waiting_change,
-    write_job_disk,
+    AHCI_DISK_MODULES, DeviceBoots, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES,
+    booted_kernel, device_init, device_kernel_snap, kernel_version, row_of, section,
+    waiting_change, write_job_disk,
 };
 use snap_tests::qemu::*;
 use snap_tests::*;
@@ -78,7 +78,7 @@ struct Device {
     vars: PathBuf,
     job: PathBuf,
     esp: u64,
-    boots: Vec<(String, Duration)>,
+    boots: DeviceBoots,
 }
 
 impl Device {
@@ -91,21 +91,7 @@ impl Device {
         let mut cmd = efi_machine(&self.image, &self.vars, "1024");
         cmd.arg("-drive")
             .arg(format!("file={},format=raw", self.job.display()));
-        let b = run_qemu(cmd, BOOT_LIMIT);
-        eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
-        self.boots.push((what.to_owned(), b.elapsed));
-        if let Some(dir) = std::env::var_os("SNAP_TEST_BOOT_LOG_DIR") {
-            let name = format!("device-boot-{}.log", self.boots.len());
-            fs::create_dir_all(&dir).unwrap();
-            fs::write(Path::new(&dir).join(name), &b.console).unwrap();
-        }
-        assert!(!b.timed_out, "boot {what} hung: {}", b.describe());
-        assert!(
-            !b.console.contains(&format!("{SAY} FAILED")),
-            "boot {what}: {}",
-            b.describe()
-        );
-        b.console
+        self.boots.record(what, run_qemu(cmd, BOOT_LIMIT))
     }
 
     /// Three variables of the image's grubenv, unset ones as "".
@@ -209,7 +195,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
         image,
         vars,
         job: w.join("job.img"),
-        boots: Vec::new(),
+        boots: DeviceBoots::new("device-boot"),
     };
     assert_eq!(
         dev.grubenv(),
@@ -473,14 +459,5 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     let x1 = kernel_row(report, "x1").unwrap_or_else(|| panic!("x1 is gone:\n{report}"));
     assert!(!x1.contains("disabled"), "x1 is not current:\n{report}");
 
-    let total: f64 = dev.boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
-    eprintln!(
-        "boots ({}): {}; total {total:.1} s",
-        accel(),
-        dev.boots
-            .iter()
-            .map(|(w, d)| format!("{w}: {:.1} s", d.as_secs_f64()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    eprintln!("{}", dev.boots.summary());
 }

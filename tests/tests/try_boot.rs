@@ -611,6 +611,23 @@ fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start_on_uboot() {
     kernel_fell_back(Loader::Uboot);
 }
 
+/// The change `id` ended in Error because the bootloader fell back to `running` (the `what`,
+/// "kernel" or "base", it tried did not boot), with its `link-snap` undone.
+fn assert_undone_by_fallback(dev: &Device, id: &str, what: &str, running: &str) {
+    let chg = wait_change_ready(&dev.root, id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Error", "{chg:#}");
+    let err = chg["err"].as_str().unwrap_or_default();
+    let expected = format!("the new {what} failed to boot: the bootloader fell back to {running}");
+    assert!(err.contains(&expected), "{chg:#}");
+    let link = chg["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "link-snap")
+        .unwrap();
+    assert_eq!(link["status"], "Undone", "{chg:#}");
+}
+
 fn kernel_fell_back(loader: Loader) {
     need_root!();
     let mut dev = Device::with_x1_on(loader);
@@ -623,20 +640,7 @@ fn kernel_fell_back(loader: Loader) {
     assert_eq!(dev.reboot(), X1);
     assert_eq!(dev.vars(), (X1.into(), X2.into(), String::new()));
     dev.start(&[]);
-    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
-    assert_eq!(chg["status"], "Error", "{chg:#}");
-    let err = chg["err"].as_str().unwrap_or_default();
-    assert!(
-        err.contains("the new kernel failed to boot: the bootloader fell back to tkernel_x1.snap"),
-        "{chg:#}"
-    );
-    let link = chg["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["kind"] == "link-snap")
-        .unwrap();
-    assert_eq!(link["status"], "Undone", "{chg:#}");
+    assert_undone_by_fallback(&dev, &id, "kernel", X1);
     assert_eq!(dev.current(), "x1");
     let list = ok(&dev.root.snap(&["list"]));
     assert!(
@@ -868,20 +872,7 @@ fn a_base_that_fails_to_boot_is_undone_at_the_next_start() {
         (BX1.into(), BX2.into(), String::new())
     );
     dev.start(&[]);
-    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
-    assert_eq!(chg["status"], "Error", "{chg:#}");
-    let err = chg["err"].as_str().unwrap_or_default();
-    assert!(
-        err.contains("the new base failed to boot: the bootloader fell back to tbase_x1.snap"),
-        "{chg:#}"
-    );
-    let link = chg["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["kind"] == "link-snap")
-        .unwrap();
-    assert_eq!(link["status"], "Undone", "{chg:#}");
+    assert_undone_by_fallback(&dev, &id, "base", BX1);
     assert_eq!(dev.current_of(BASE), "x1");
     assert_eq!(
         dev.slot_vars(BASE_SLOT),

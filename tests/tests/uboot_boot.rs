@@ -19,8 +19,9 @@ use gadget_kernel::boot::ubootscr::{
 use gadget_kernel::boot::{self, BASE_SLOT, KERNEL_SLOT, bootloader_boot};
 use gadget_kernel::image::env::ubootenv::UbootEnv;
 use snap_tests::device::{
-    self, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES, VIRTIO_DISK_MODULES, device_init,
-    device_kernel_snap, kernel_version, row_of, section, waiting_change, write_job_disk,
+    self, DeviceBoots, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES, VIRTIO_DISK_MODULES,
+    device_init, device_kernel_snap, kernel_version, row_of, section, waiting_change,
+    write_job_disk,
 };
 use snap_tests::qemu::*;
 use snap_tests::*;
@@ -449,7 +450,7 @@ struct UbootDevice {
     image: PathBuf,
     job: PathBuf,
     boot_part: u64,
-    boots: Vec<(String, Duration)>,
+    boots: DeviceBoots,
 }
 
 impl UbootDevice {
@@ -465,22 +466,14 @@ impl UbootDevice {
             cmd.arg("-drive")
                 .arg(format!("if=virtio,file={},format=raw", disk.display()));
         }
-        let b = run_qemu_until(cmd, DEVICE_LIMIT, SCRIPT_FAILED);
-        eprintln!("boot {what}: {:.1} s", b.elapsed.as_secs_f64());
-        self.boots.push((what.to_owned(), b.elapsed));
-        log_boot(100 + self.boots.len(), &b);
-        assert!(!b.timed_out, "boot {what} hung: {}", b.describe());
+        let console = self
+            .boots
+            .record(what, run_qemu_until(cmd, DEVICE_LIMIT, SCRIPT_FAILED));
         assert!(
-            !b.console.contains(SCRIPT_FAILED),
-            "boot {what}: U-Boot booted nothing: {}",
-            b.describe()
+            !console.contains(SCRIPT_FAILED),
+            "boot {what}: U-Boot booted nothing:\n{console}"
         );
-        assert!(
-            !b.console.contains(&format!("{SAY} FAILED")),
-            "boot {what}: {}",
-            b.describe()
-        );
-        b.console
+        console
     }
 
     fn env_bytes(&self) -> Vec<u8> {
@@ -600,7 +593,7 @@ fn the_daemon_in_a_uboot_device_undoes_a_kernel_refresh_that_fell_back() {
         boot_part: partition_offset(&image, 1),
         image,
         job: w.join("job.img"),
-        boots: Vec::new(),
+        boots: DeviceBoots::new("uboot-device"),
     };
     // The image builder kept the gadget's layout, size and padding and extracted the kernel
     // at the partition's root, where the script looks.
@@ -756,16 +749,7 @@ fn the_daemon_in_a_uboot_device_undoes_a_kernel_refresh_that_fell_back() {
     assert_one_sector(&dev, "boot 4");
     assert!(console.contains(&format!("{SAY} poweroff")), "{console}");
 
-    let total: f64 = dev.boots.iter().map(|(_, d)| d.as_secs_f64()).sum();
-    eprintln!(
-        "boots ({}): {}; total {total:.1} s",
-        accel(),
-        dev.boots
-            .iter()
-            .map(|(w, d)| format!("{w}: {:.1} s", d.as_secs_f64()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    eprintln!("{}", dev.boots.summary());
 }
 
 /// A stand-in arm64 kernel for `booti` (there is no arm64 Linux here): the 64-byte arm64
