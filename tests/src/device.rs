@@ -309,6 +309,25 @@ $action -f
     )
 }
 
+/// What the initramfs of [`broken_kernel_snap`] prints before its /init exits.
+pub const BROKEN_LINE: &str = "SNAP-TEST broken init";
+
+/// An initramfs /init that prints [`BROKEN_LINE`] and exits: the kernel panics, and with
+/// `panic=-1` the machine resets, as a kernel that cannot boot the device does.
+pub fn broken_init() -> String {
+    format!("echo \"{BROKEN_LINE}\"\nexit 1\n")
+}
+
+/// `work/pc-kernel-broken.snap`: Debian's kernel `vmlinuz` with a [`broken_init`] initramfs.
+pub fn broken_kernel_snap(work: &Path, vmlinuz: &Path) -> PathBuf {
+    let tree = work.join("broken");
+    crate::qemu::debian_kernel_snap_tree(&tree, vmlinuz, &broken_init());
+    let packed = crate::pack_tree(&tree, &work.join("snaps-broken"));
+    let named = work.join("pc-kernel-broken.snap");
+    fs::rename(&packed, &named).expect("rename the broken kernel snap");
+    named
+}
+
 /// The boots of one device in a test: each timed, its console kept as
 /// `SNAP_TEST_BOOT_LOG_DIR/<name>-<n>.log` when that is set, and checked.
 pub struct DeviceBoots {

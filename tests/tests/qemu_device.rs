@@ -28,14 +28,13 @@ use std::time::{Duration, Instant};
 use gadget_kernel::boot;
 use gadget_kernel::image::env::grubenv::GrubEnv;
 use snap_tests::device::{
-    AHCI_DISK_MODULES, DeviceBoots, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES,
-    booted_kernel, device_init, device_kernel_snap, kernel_version, row_of, section,
-    waiting_change, write_job_disk,
+    AHCI_DISK_MODULES, BROKEN_LINE, DeviceBoots, DeviceDisks, DeviceInitramfs, SAY,
+    SNAP_DEVICE_MODULES, booted_kernel, broken_kernel_snap, device_init, device_kernel_snap,
+    kernel_version, row_of, section, waiting_change, write_job_disk,
 };
 use snap_tests::qemu::*;
 use snap_tests::*;
 
-const BROKEN_LINE: &str = "SNAP-TEST broken init";
 /// A boot that runs the debug daemon under software emulation takes well under a minute on
 /// an idle machine; the machine is shared, so allow much more before calling it hung.
 const BOOT_LIMIT: Duration = Duration::from_secs(300);
@@ -63,10 +62,6 @@ const GADGET_YAML: &str = r#"volumes:
         type: 83,0FC63DAF-8483-4772-8E79-3D69D8477DE4
         size: 320M
 "#;
-
-fn broken_init() -> String {
-    format!("echo \"{BROKEN_LINE}\"\nexit 1\n")
-}
 
 fn write(path: &Path, data: &[u8]) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -203,14 +198,7 @@ fn the_daemon_in_a_booted_device_undoes_kernel_and_base_refreshes_that_fell_back
     );
 
     // 1. First boot: seeding, then the operator refreshes the kernel to a broken x2.
-    let broken = w.join("broken");
-    debian_kernel_snap_tree(&broken, &vmlinuz, &broken_init());
-    let kernel_2 = pack_tree(&broken, &w.join("snaps-2"));
-    let kernel_2 = {
-        let named = w.join("pc-kernel-broken.snap");
-        fs::rename(&kernel_2, &named).unwrap();
-        named
-    };
+    let kernel_2 = broken_kernel_snap(w, &vmlinuz);
     dev.job(
         "snap install --dangerous /job/pc-kernel-broken.snap\n",
         &[&kernel_2],

@@ -547,6 +547,24 @@ fn kernel_snap(out: &Path, which: &str) -> PathBuf {
 }
 
 /// A base snap whose os-release says which one it is.
+/// A test on a grub device (`NAME::grub`) and the same on a U-Boot device (`NAME::uboot`).
+macro_rules! on_grub_and_uboot {
+    ($(#[$doc:meta])* $name:ident => $body:ident) => {
+        $(#[$doc])*
+        mod $name {
+            #[test]
+            fn grub() {
+                super::$body(super::Loader::Grub);
+            }
+
+            #[test]
+            fn uboot() {
+                super::$body(super::Loader::Uboot);
+            }
+        }
+    };
+}
+
 fn test_base(out: &Path, name: &str, which: &str) -> PathBuf {
     let yaml = format!("name: {name}\nversion: '{which}'\ntype: base\nsummary: test base\n");
     make_snap(
@@ -556,15 +574,8 @@ fn test_base(out: &Path, name: &str, which: &str) -> PathBuf {
     )
 }
 
-#[test]
-fn a_kernel_that_boots_is_confirmed_at_the_next_start() {
-    kernel_confirmed(Loader::Grub);
-}
-
-/// The same on a U-Boot device: the try prepared in `uboot.env`, confirmed at the next start.
-#[test]
-fn a_kernel_that_boots_is_confirmed_at_the_next_start_on_uboot() {
-    kernel_confirmed(Loader::Uboot);
+on_grub_and_uboot! {
+    a_kernel_that_boots_is_confirmed_at_the_next_start => kernel_confirmed
 }
 
 fn kernel_confirmed(loader: Loader) {
@@ -600,15 +611,8 @@ fn kernel_confirmed(loader: Loader) {
     dev.teardown();
 }
 
-#[test]
-fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start() {
-    kernel_fell_back(Loader::Grub);
-}
-
-/// The same on a U-Boot device: the script falls back, the daemon undoes the refresh.
-#[test]
-fn a_kernel_that_fails_to_boot_is_undone_at_the_next_start_on_uboot() {
-    kernel_fell_back(Loader::Uboot);
+on_grub_and_uboot! {
+    a_kernel_that_fails_to_boot_is_undone_at_the_next_start => kernel_fell_back
 }
 
 /// The change `id` ended in Error because the bootloader fell back to `running` (the `what`,
@@ -656,18 +660,11 @@ fn kernel_fell_back(loader: Loader) {
     dev.teardown();
 }
 
-/// The daemon dies after the extraction (before any environment write) and after the first
-/// write (the candidate without `try`): the device boots x1 whenever the power goes there,
-/// and the restarted daemon finishes the refresh.
-#[test]
-fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes() {
-    crash_during_prepare_boot(Loader::Grub);
-}
-
-/// The same on a U-Boot device, each write a whole-file rewrite of `uboot.env`.
-#[test]
-fn a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes_on_uboot() {
-    crash_during_prepare_boot(Loader::Uboot);
+on_grub_and_uboot! {
+    /// The daemon dies after the extraction (before any environment write) and after the first
+    /// write (the candidate without `try`): the device boots x1 whenever the power goes there,
+    /// and the restarted daemon finishes the refresh.
+    a_crash_during_prepare_boot_leaves_a_bootable_device_and_resumes => crash_during_prepare_boot
 }
 
 fn crash_during_prepare_boot(loader: Loader) {
@@ -706,17 +703,10 @@ fn crash_during_prepare_boot(loader: Loader) {
     }
 }
 
-/// A refresh confirmed at the start and failing later in its change is undone as a whole:
-/// the boot kernel goes back to x1 directly (both are known to boot) and x2's files go.
-#[test]
-fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back() {
-    confirmed_failing_later(Loader::Grub);
-}
-
-/// The same on a U-Boot device.
-#[test]
-fn a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back_on_uboot() {
-    confirmed_failing_later(Loader::Uboot);
+on_grub_and_uboot! {
+    /// A refresh confirmed at the start and failing later in its change is undone as a whole:
+    /// the boot kernel goes back to x1 directly (both are known to boot) and x2's files go.
+    a_confirmed_kernel_refresh_failing_later_switches_the_boot_kernel_back => confirmed_failing_later
 }
 
 fn confirmed_failing_later(loader: Loader) {
@@ -797,18 +787,11 @@ fn a_power_cut_after_the_writes_is_concluded_by_the_rerun() {
 
 // ---- the boot base (`snap_core`, `snap_try_core`, `base_status`) ----
 
-/// A refresh of the boot base waits for its reboot with the try prepared in the base's own
-/// variables (nothing extracted: the initramfs mounts the snap file); booting the new base
-/// confirms it.
-#[test]
-fn a_base_that_boots_is_confirmed_at_the_next_start() {
-    base_confirmed(Loader::Grub);
-}
-
-/// The same on a U-Boot device: the base's variables in `uboot.env`.
-#[test]
-fn a_base_that_boots_is_confirmed_at_the_next_start_on_uboot() {
-    base_confirmed(Loader::Uboot);
+on_grub_and_uboot! {
+    /// A refresh of the boot base waits for its reboot with the try prepared in the base's own
+    /// variables (nothing extracted: the initramfs mounts the snap file); booting the new base
+    /// confirms it.
+    a_base_that_boots_is_confirmed_at_the_next_start => base_confirmed
 }
 
 fn base_confirmed(loader: Loader) {
@@ -945,6 +928,14 @@ fn a_kernel_and_a_base_tried_together_are_concluded_independently() {
 const REVERT_REASON: &str = "reboot required to try the reverted kernel";
 const BASE_REVERT_REASON: &str = "reboot required to try the reverted base";
 
+/// A grub device whose kernel was refreshed from x1 to x2 and x2 confirmed by its boot.
+fn with_kernel_x2_confirmed() -> Device {
+    let mut dev = Device::with_x1();
+    let k2 = dev.k2.clone();
+    refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+    dev
+}
+
 /// Refreshes `sub` from x1 to x2 and confirms it across a reboot: x2 current and booted, x1
 /// retained.
 fn refresh_and_confirm(dev: &mut Device, sub: Subject, file: &Path) {
@@ -1018,9 +1009,7 @@ fn assert_revert_waiting(dev: &Device, sub: Subject, id: &str, reason: &str, sai
 fn reverting_a_confirmed_kernel_refresh_boots_the_old_kernel() {
     need_root!();
     for x1_boots in [true, false] {
-        let mut dev = Device::with_x1();
-        let k2 = dev.k2.clone();
-        refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+        let mut dev = with_kernel_x2_confirmed();
         // Boot files missing for the revision reverted to: extracted again.
         fs::remove_dir_all(dev.path().join("boot/grub").join(X1)).unwrap();
         let (id, said) = revert_waiting(&dev, KERNEL);
@@ -1065,9 +1054,7 @@ fn reverting_a_confirmed_kernel_refresh_boots_the_old_kernel() {
 #[test]
 fn a_confirmed_kernel_revert_failing_later_switches_the_boot_kernel_back() {
     need_root!();
-    let mut dev = Device::with_x1();
-    let k2 = dev.k2.clone();
-    refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+    let mut dev = with_kernel_x2_confirmed();
     let (id, said) = revert_waiting(&dev, KERNEL);
     assert_revert_waiting(&dev, KERNEL_SUBJECT, &id, REVERT_REASON, &said);
     assert_eq!(dev.reboot(), X1);
@@ -1148,9 +1135,7 @@ fn removing_the_booted_kernel_or_base_is_refused() {
 #[test]
 fn discarding_old_kernels_keeps_what_the_bootloader_names() {
     need_root!();
-    let mut dev = Device::with_x1();
-    let k2 = dev.k2.clone();
-    refresh_and_confirm(&mut dev, KERNEL_SUBJECT, &k2);
+    let mut dev = with_kernel_x2_confirmed();
     // x1 → x2 → x3: x1 goes, with its files on the boot partition.
     let k3 = kernel_snap(&dev.work.path().join("k3"), "three");
     let id = dev.refresh(&k3);

@@ -19,9 +19,9 @@ use gadget_kernel::boot::ubootscr::{
 use gadget_kernel::boot::{self, BASE_SLOT, KERNEL_SLOT, bootloader_boot};
 use gadget_kernel::image::env::ubootenv::UbootEnv;
 use snap_tests::device::{
-    self, DeviceBoots, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES, VIRTIO_DISK_MODULES,
-    device_init, device_kernel_snap, kernel_version, row_of, section, waiting_change,
-    write_job_disk,
+    self, BROKEN_LINE, DeviceBoots, DeviceDisks, DeviceInitramfs, SAY, SNAP_DEVICE_MODULES,
+    VIRTIO_DISK_MODULES, broken_kernel_snap, device_init, device_kernel_snap, kernel_version,
+    row_of, section, waiting_change, write_job_disk,
 };
 use snap_tests::qemu::*;
 use snap_tests::*;
@@ -30,7 +30,6 @@ use snap_tests::*;
 const OK_LINE: &str = "SNAP-TEST init reached; cmdline:";
 /// Printed by the broken initramfs before its /init exits (the kernel panics, `panic=-1`
 /// resets the machine, and `-no-reboot` ends QEMU).
-const BROKEN_LINE: &str = "SNAP-TEST broken init";
 /// A boot takes about 10 s under software emulation on an idle machine (U-Boot's own 2 s
 /// autoboot delay and 2 s USB scan included); the machine is shared, so allow much more.
 const BOOT_LIMIT: Duration = Duration::from_secs(120);
@@ -64,10 +63,6 @@ fn good_init() -> String {
          echo \"{OK_LINE} $(/bin/busybox cat /proc/cmdline)\"\n\
          /bin/busybox poweroff -f\n"
     )
-}
-
-fn broken_init() -> String {
-    format!("echo \"{BROKEN_LINE}\"\nexit 1\n")
 }
 
 /// The command line the good initramfs printed.
@@ -622,14 +617,7 @@ fn the_daemon_in_a_uboot_device_undoes_a_kernel_refresh_that_fell_back() {
     // 1. First boot: U-Boot boots the seeded kernel, the daemon seeds the device; the
     //    operator refreshes the kernel to a broken x2, which the daemon extracts to the boot
     //    partition and prepares as a try in uboot.env; the device reboots.
-    let broken = w.join("broken");
-    debian_kernel_snap_tree(&broken, &vmlinuz, &broken_init());
-    let kernel_2 = pack_tree(&broken, &w.join("snaps-2"));
-    let kernel_2 = {
-        let named = w.join("pc-kernel-broken.snap");
-        fs::rename(&kernel_2, &named).unwrap();
-        named
-    };
+    let kernel_2 = broken_kernel_snap(w, &vmlinuz);
     dev.job(
         "snap install --dangerous /job/pc-kernel-broken.snap\n",
         &[&kernel_2],
