@@ -1208,3 +1208,72 @@ fn discarding_old_kernels_keeps_what_the_bootloader_names() {
     assert_eq!(dev.reboot(), X2);
     dev.teardown();
 }
+
+/// The API's `maintenance` while a try waits for its reboot, and the reboot the daemon asks
+/// for: `SNAPD_REBOOT_COMMAND` runs once per request; a daemon restarted in the same boot
+/// asks again, one started in another boot that still finds `try` (a bootloader that ignored
+/// the try) does not; aborting the waiting refresh withdraws the announcement.
+#[test]
+fn the_daemon_asks_for_the_reboot_a_try_needs_and_withdraws_it() {
+    need_root!();
+    let mut dev = Device::on(Loader::Grub);
+    let asked = dev.work.path().join("reboot-asked");
+    let command = format!("echo asked >> {}", asked.display());
+    let env = [
+        ("SNAPD_REBOOT_COMMAND", command.as_str()),
+        ("SNAPD_REBOOT_DELAY_MS", "0"),
+        ("SNAPD_TEST_BOOT_ID", "boot-1"),
+    ];
+    dev.start(&env);
+    dev.install_x1();
+    let maintenance = |dev: &Device| api_get(&dev.root, "/v2/system-info")["maintenance"].clone();
+    assert!(maintenance(&dev).is_null(), "nothing to announce yet");
+    let times_asked = || {
+        fs::read_to_string(&asked)
+            .map(|s| s.lines().count())
+            .unwrap_or(0)
+    };
+    let wait_asked = |n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while times_asked() < n {
+            assert!(Instant::now() < deadline, "the reboot command did not run");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+
+    let id = dev.refresh_x2();
+    dev.assert_waiting(&id);
+    assert_eq!(
+        maintenance(&dev),
+        serde_json::json!({"kind": "system-restart", "message": "system is restarting"})
+    );
+    wait_asked(1);
+
+    // Restarted before the reboot came: asked again.
+    dev.stop();
+    dev.start(&env);
+    wait_asked(2);
+    assert_eq!(maintenance(&dev)["kind"], "system-restart");
+
+    // Started in another boot that still finds `try` on x1: the change keeps waiting, but
+    // nothing asks for a reboot that would only come back here.
+    dev.stop();
+    let other_boot = [env[0], env[1], ("SNAPD_TEST_BOOT_ID", "boot-2")];
+    dev.start(&other_boot);
+    assert_eq!(dev.change(&id)["status"], "Wait");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(times_asked(), 2);
+    assert!(maintenance(&dev).is_null(), "{}", maintenance(&dev));
+
+    // Back in the boot that asked; then the refresh is aborted: undone, no restart announced.
+    dev.stop();
+    dev.start(&env);
+    wait_asked(3);
+    ok(&dev.root.snap(&["abort", &id]));
+    let chg = wait_change_ready(&dev.root, &id, Duration::from_secs(60));
+    assert_eq!(chg["status"], "Undone", "{chg:#}");
+    assert!(maintenance(&dev).is_null(), "{}", maintenance(&dev));
+    assert_eq!(dev.vars(), (X1.into(), String::new(), String::new()));
+    assert_eq!(dev.current(), "x1");
+    dev.teardown();
+}

@@ -10,7 +10,7 @@
 //! machines whose PID 1 it does not know, and a test root must never reboot its host.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use snapd_api::Maintenance;
@@ -25,6 +25,8 @@ const SYSTEM_RESTART_MESSAGE: &str = "system is restarting";
 
 static MAINTENANCE: Mutex<Option<Maintenance>> = Mutex::new(None);
 static REBOOT_SCHEDULED: AtomicBool = AtomicBool::new(false);
+/// Bumped when the restart is withdrawn: a reboot scheduled before does not run.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 /// What every API answer says about maintenance now.
 pub fn maintenance() -> Option<Maintenance> {
@@ -48,9 +50,14 @@ pub fn request_system_restart(why: &str) {
         return;
     }
     let delay = reboot_delay();
+    let generation = GENERATION.load(Ordering::SeqCst);
     tracing::warn!("{why}: rebooting in {} ms", delay.as_millis());
     std::thread::spawn(move || {
         std::thread::sleep(delay);
+        if GENERATION.load(Ordering::SeqCst) != generation {
+            tracing::info!("the restart was withdrawn: not rebooting");
+            return;
+        }
         // What the state and the boot environment hold is fsynced already; sync the rest
         // (logs, data copies) before the device goes down.
         rustix::fs::sync();
@@ -70,6 +77,17 @@ pub fn request_system_restart(why: &str) {
             }
         }
     });
+}
+
+/// Nothing waits for a restart any more (the change that needed it was undone before the
+/// reboot): answers stop announcing it and a reboot not yet run is dropped.
+pub fn withdraw_system_restart() {
+    let was = MAINTENANCE.lock().map(|mut m| m.take()).unwrap_or(None);
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    REBOOT_SCHEDULED.store(false, Ordering::SeqCst);
+    if was.is_some() {
+        tracing::info!("the system restart is no longer needed");
+    }
 }
 
 fn reboot_command() -> Option<String> {

@@ -347,16 +347,12 @@ mod tests {
 
     #[test]
     fn the_layouts_are_the_scripts_and_the_image_builders() {
-        for (layout, script, modes) in [
-            (BootLayout::UbootUc16, ScriptLayout::UC16, false),
-            (BootLayout::UbootUc20, ScriptLayout::UC20, true),
+        for (layout, script) in [
+            (BootLayout::UbootUc16, ScriptLayout::UC16),
+            (BootLayout::UbootUc20, ScriptLayout::UC20),
         ] {
-            assert_eq!(layout.env_file(), script.env_file);
+            // `kernels_dir` is the image builder's; the script must load from there too.
             assert_eq!(layout.kernels_dir(), script.kernels_dir);
-            assert_eq!(
-                Some(layout.kernels_dir()),
-                kernel_assets_dir(Bootloader::UBoot, modes)
-            );
         }
     }
 }

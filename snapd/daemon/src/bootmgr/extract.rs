@@ -39,7 +39,14 @@ pub fn extract(mount: &Path, dir: &Path, with_dtbs: bool) -> anyhow::Result<()> 
         if !dirs.iter().any(|d| d == parent) {
             fs::create_dir_all(parent)
                 .with_context(|| format!("cannot create {}", parent.display()))?;
-            dirs.push(parent.to_owned());
+            // Every directory from `dir` down to this one is new (`dir` was emptied): each
+            // is synced, or a power cut could lose an intermediate one (`dtbs/` holding only
+            // `broadcom/`) that the environment then points into.
+            for a in parent.ancestors().take_while(|a| *a != dir) {
+                if !dirs.iter().any(|d| d == a) {
+                    dirs.push(a.to_owned());
+                }
+            }
         }
         let mut out =
             File::create(&to).with_context(|| format!("cannot create {}", to.display()))?;
@@ -50,8 +57,9 @@ pub fn extract(mount: &Path, dir: &Path, with_dtbs: bool) -> anyhow::Result<()> 
         out.sync_all()
             .with_context(|| format!("cannot sync {}", to.display()))?;
     }
-    // Deepest first, `dir` last, then its parent.
-    for d in dirs.iter().rev() {
+    // Deepest first (more components first), `dir` last, then its parent.
+    dirs.sort_by_key(|d| std::cmp::Reverse(d.components().count()));
+    for d in &dirs {
         sync_dir(d)?;
     }
     sync_dir(dir.parent().unwrap_or(Path::new("/")))

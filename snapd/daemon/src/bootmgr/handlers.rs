@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use gadget_kernel::boot::{BootEnv, BootSlot, KERNEL_SLOT};
 use snap_core::dirs::Dirs;
-use snap_state::{HandlerError, TaskContext, TaskRunner};
+use snap_state::{HandlerError, Status, TaskContext, TaskRunner};
 
 use super::config::slot_of;
 use super::decide::{Action, decide, fell_back_message};
@@ -33,9 +33,21 @@ pub fn reboot_reason(slot: BootSlot) -> String {
 /// (`crate::restart`: announced to clients, and done if the device configured how).
 fn wait_for_reboot(ctx: &TaskContext<'_>, slot: BootSlot) -> HandlerError {
     let why = super::revisions::reboot_reason(ctx, slot);
+    // Which boot asked: a start in the same boot (the daemon restarted before the reboot)
+    // asks again; a start in another boot that still finds `try` does not (the bootloader
+    // ignored the try, and asking again would reboot for ever).
+    if let Err(e) = ctx.set(
+        REBOOT_ASKED_IN_BOOT_KEY,
+        &crate::servicemgr::state::current_boot_id(),
+    ) {
+        return e.into();
+    }
     crate::restart::request_system_restart(&why);
     HandlerError::wait(why)
 }
+
+/// Task data: the boot id of the boot in which the reboot was asked for.
+pub(super) const REBOOT_ASKED_IN_BOOT_KEY: &str = "reboot-asked-in-boot";
 
 /// Task data: the slot's boot file before the try (`boot-kernel`, `boot-base`), to switch
 /// back to when undoing a confirmed refresh.
@@ -204,5 +216,14 @@ fn undo_prepare_boot(c: &Ctx, ctx: &TaskContext<'_>) -> Result {
     envfile::apply_durably(&path, &mut env, &writes, |_| {}).map_err(fail)?;
     // The environment no longer names our revision: a kernel's files can go.
     remove_unnamed(&c.boot, slot, &env, &ours).map_err(fail)?;
+    // With no other try waiting, no restart is needed any more.
+    let others_wait = ctx.with_state(|st| {
+        st.tasks().any(|t| {
+            t.kind() == PREPARE_BOOT && t.status() == Status::Wait && t.id() != ctx.task_id()
+        })
+    });
+    if !others_wait {
+        crate::restart::withdraw_system_restart();
+    }
     Ok(())
 }

@@ -22,7 +22,8 @@ pub fn naming_var(
     name: &str,
     rev: Revision,
 ) -> anyhow::Result<Option<&'static str>> {
-    if slot_of(snap_type).is_none() || !boot.manages_boot() {
+    // UC16's `os` snap is what `snap_core` names there, though it is not tried as a base.
+    if (slot_of(snap_type).is_none() && snap_type != "os") || !boot.manages_boot() {
         return Ok(None);
     }
     let env = envfile::read(&boot.env_path())?;

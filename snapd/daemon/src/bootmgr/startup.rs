@@ -12,7 +12,7 @@ use snap_state::{StateStore, Status, TaskId};
 
 use super::config::slot_of;
 use super::decide::{Action, decide, fell_back_message};
-use super::handlers::remove_unnamed;
+use super::handlers::{REBOOT_ASKED_IN_BOOT_KEY, reboot_reason, remove_unnamed};
 use super::{BootConfig, PREPARE_BOOT, envfile, kernel_file};
 use crate::snapmgr::handlers::snap_setup_of;
 
@@ -54,6 +54,15 @@ fn conclude_one(
     match decide(slot, &env, ours, running) {
         Action::Leave { why } => {
             tracing::info!("{what} {ours} still waits for its reboot: {why}");
+            let asked_in: Option<String> = store
+                .lock()
+                .task(task)
+                .and_then(|t| t.get(REBOOT_ASKED_IN_BOOT_KEY).ok().flatten());
+            let this_boot = crate::servicemgr::state::current_boot_id();
+            if asked_in.is_some_and(|b| !b.is_empty() && b == this_boot) {
+                // The daemon restarted before the reboot it asked for: ask again.
+                crate::restart::request_system_restart(&reboot_reason(slot));
+            }
             Ok(())
         }
         Action::Confirm { writes } => {
