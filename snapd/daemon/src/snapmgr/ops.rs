@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use snap_core::Revision;
-use snap_squashfs::{SnapFile, SquashfsError, digest_file};
+use snap_squashfs::{SnapDigest, SnapFile, SquashfsError, digest_file};
 use snap_state::{ChangeConflict, ChangeId, State, StateError, TaskId, Timestamp};
 
 use super::model::{Installed, RevisionInfo, SnapState};
@@ -46,15 +46,7 @@ pub fn install_file(
     shown_path: &str,
     flags: &InstallFlags,
 ) -> Result<(ChangeId, String), OpError> {
-    let not_a_snap = |reason: String| OpError::NotASnap {
-        path: shown_path.to_owned(),
-        reason,
-    };
-    let file = SnapFile::open(upload).map_err(|e| not_a_snap(reason_without_path(&e)))?;
-    let snap = file
-        .snap_yaml()
-        .map_err(|e| not_a_snap(reason_without_path(&e)))?;
-    let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
+    let (snap, digest) = read_snap_file(upload, shown_path)?;
 
     let mut st = d.store.lock();
     let existing = st.snap(&snap.name);
@@ -72,23 +64,7 @@ pub fn install_file(
     st.check_conflict(&snap.name).map_err(OpError::Conflict)?;
 
     let rev = SnapState::next_local_revision(existing.as_ref());
-    let info = RevisionInfo::from_yaml(
-        &snap,
-        rev,
-        digest.size,
-        digest.sha384,
-        Timestamp::now().to_rfc3339(),
-    );
-    let setup = SnapSetup {
-        name: snap.name.clone(),
-        revision: rev,
-        snap_type: snap.snap_type.as_str().to_owned(),
-        snap_path: Some(upload.to_owned()),
-        devmode: flags.devmode,
-        classic: flags.classic,
-        info: Some(info),
-        last: false,
-    };
+    let setup = file_setup(&snap, &digest, rev, upload, flags);
     let summary = format!("Install {:?} snap from file {shown_path:?}", snap.name);
     let chg = new_change(&mut st, "install-snap", &summary, &[snap.name.as_str()])?;
     let lane = st.new_lane();
@@ -347,6 +323,50 @@ pub(crate) fn add_chain(
     Ok(())
 }
 
+/// The snap.yaml and digest of the snap file `upload` (shown to users as `shown_path`).
+fn read_snap_file(
+    upload: &Path,
+    shown_path: &str,
+) -> Result<(snap_core::SnapYaml, SnapDigest), OpError> {
+    let not_a_snap = |reason: String| OpError::NotASnap {
+        path: shown_path.to_owned(),
+        reason,
+    };
+    let file = SnapFile::open(upload).map_err(|e| not_a_snap(reason_without_path(&e)))?;
+    let snap = file
+        .snap_yaml()
+        .map_err(|e| not_a_snap(reason_without_path(&e)))?;
+    let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
+    Ok((snap, digest))
+}
+
+/// The setup of installing the snap file `upload` as revision `rev`, with its revision entry.
+fn file_setup(
+    snap: &snap_core::SnapYaml,
+    digest: &SnapDigest,
+    rev: Revision,
+    upload: &Path,
+    flags: &InstallFlags,
+) -> SnapSetup {
+    let info = RevisionInfo::from_yaml(
+        snap,
+        rev,
+        digest.size,
+        digest.sha384.clone(),
+        Timestamp::now().to_rfc3339(),
+    );
+    SnapSetup {
+        name: snap.name.clone(),
+        revision: rev,
+        snap_type: snap.snap_type.as_str().to_owned(),
+        snap_path: Some(upload.to_owned()),
+        devmode: flags.devmode,
+        classic: flags.classic,
+        info: Some(info),
+        last: false,
+    }
+}
+
 /// A fresh install's chain added to an existing change (first boot's seeding puts every
 /// seeded snap's chain in one change). `installed` is what the checks see: the installed snaps
 /// and those the change installs before this one. Returns the chain's tasks in order and the
@@ -360,15 +380,7 @@ pub(crate) fn add_install_file_chain(
     flags: &InstallFlags,
     installed: &impl Installed,
 ) -> Result<(Vec<TaskId>, String, SnapState), OpError> {
-    let not_a_snap = |reason: String| OpError::NotASnap {
-        path: shown_path.to_owned(),
-        reason,
-    };
-    let file = SnapFile::open(upload).map_err(|e| not_a_snap(reason_without_path(&e)))?;
-    let snap = file
-        .snap_yaml()
-        .map_err(|e| not_a_snap(reason_without_path(&e)))?;
-    let digest = digest_file(upload).map_err(|e| OpError::Internal(e.to_string()))?;
+    let (snap, digest) = read_snap_file(upload, shown_path)?;
     if installed.snap(&snap.name).is_some() {
         return Err(OpError::Internal(format!(
             "snap {:?} is already installed",
@@ -379,23 +391,11 @@ pub(crate) fn add_install_file_chain(
     // names the snap from its first task on.
     check_install(&snap, flags, installed)?;
     let rev = SnapState::next_local_revision(None);
-    let info = RevisionInfo::from_yaml(
-        &snap,
-        rev,
-        digest.size,
-        digest.sha384,
-        Timestamp::now().to_rfc3339(),
-    );
-    let setup = SnapSetup {
-        name: snap.name.clone(),
-        revision: rev,
-        snap_type: snap.snap_type.as_str().to_owned(),
-        snap_path: Some(upload.to_owned()),
-        devmode: flags.devmode,
-        classic: flags.classic,
-        info: Some(info.clone()),
-        last: false,
-    };
+    let setup = file_setup(&snap, &digest, rev, upload, flags);
+    let info = setup
+        .info
+        .clone()
+        .expect("file_setup gives the revision entry");
     let before = st.change(chg).map_or(0, |c| c.task_ids().len());
     let plan = install_tasks(&snap.name, shown_path, rev);
     add_chain(st, chg, lane, &snap.name, &plan, |i, _| {
